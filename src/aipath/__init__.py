@@ -1,0 +1,3 @@
+"""aipath: the AI-engineer learning path as working software."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,31 @@
+"""The ``aipath`` command line: one Typer app, one sub-module per area.
+
+Each sub-module exposes ``register(app)`` and keeps heavy imports (torch, faiss,
+transformers) inside its commands, so ``aipath --help`` answers instantly.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from aipath.cli import bench, kb, labs, llm, qa
+
+app = typer.Typer(
+    name="aipath",
+    help=(
+        "The AI-engineer learning path as working software.\n\n"
+        "Document QA: `aipath kb create docs && aipath kb add docs ./my-files && "
+        "aipath ask docs \"question\"`.  LLM stack: `aipath generate`, `aipath chat`.  "
+        "Labs: `aipath plan`, `aipath lab w1d1`."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_show_locals=False,
+)
+
+for module in (kb, qa, llm, labs, bench):
+    module.register(app)
+
+
+def main() -> None:
+    app()
