@@ -1,0 +1,96 @@
+"""The decoder-only Transformer (GPT-2 and Llama families) built from a ``ModelConfig``.
+
+Pre-norm residual blocks: ``x = x + attn(norm(x))``, ``x = x + mlp(norm(x))``. Tokens go
+in, next-token logits come out. With a ``KVCache`` the same ``forward`` serves both the
+prefill (many tokens) and decoding (one token per row at a time).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from aipath.llm.attention import Attention, build_mask
+from aipath.llm.config import ModelConfig
+from aipath.llm.kv_cache import KVCache
+from aipath.llm.mlp import make_mlp
+from aipath.llm.norms import make_norm
+from aipath.llm.positions import LearnedPositions, RotaryEmbedding, SinusoidalPositions
+
+
+class DecoderBlock(nn.Module):
+    """One pre-norm residual block: attention then MLP, each behind its own norm."""
+
+    def __init__(self, cfg: ModelConfig, layer: int) -> None:
+        super().__init__()
+        self.attn_norm = make_norm(cfg.norm, cfg.dim, cfg.norm_eps, cfg.bias)
+        self.attn = Attention(cfg, layer)
+        self.mlp_norm = make_norm(cfg.norm, cfg.dim, cfg.norm_eps, cfg.bias)
+        self.mlp = make_mlp(cfg.mlp, cfg.dim, cfg.hidden_dim, cfg.bias)
+
+    def forward(self, x: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor | None, rope: RotaryEmbedding | None, cache: KVCache | None) -> torch.Tensor:
+        x = x + self.attn(self.attn_norm(x), positions, mask, rope, cache)
+        return x + self.mlp(self.mlp_norm(x))
+
+
+def default_positions(key_valid: torch.Tensor | None, start: int, t: int) -> torch.Tensor:
+    """Position ids of the ``t`` new tokens: counted from each row's first real token."""
+    if key_valid is None:
+        return torch.arange(start, start + t)[None, :]
+    return (key_valid.long().cumsum(-1) - 1).clamp(min=0)[:, start : start + t]
+
+
+class Decoder(nn.Module):
+    """GPT-2 / Llama style language model."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.pos = _absolute_positions(cfg)
+        self.rope = RotaryEmbedding(cfg.head_size, cfg.max_seq_len, cfg.rope_theta) if cfg.positions == "rope" else None
+        self.layers = nn.ModuleList(DecoderBlock(cfg, i) for i in range(cfg.n_layers))
+        self.norm = make_norm(cfg.norm, cfg.dim, cfg.norm_eps, cfg.bias)
+        self.lm_head = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
+        if cfg.tie_embeddings:
+            self.lm_head.weight = self.embed.weight
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        cache: KVCache | None = None,
+        key_valid: torch.Tensor | None = None,
+        last_only: bool = False,
+    ) -> torch.Tensor:
+        """Logits ``(B, T, vocab)`` (``(B, 1, vocab)`` with ``last_only``).
+
+        ``key_valid`` (B, cached + T) marks real tokens (False = left padding); positions are
+        counted per row from its first real token, as ``transformers`` does in ``generate``.
+        """
+        t = tokens.shape[1]
+        start = cache.length if cache is not None else 0
+        positions = default_positions(key_valid, start, t)
+        mask = build_mask(t, start, key_valid)
+        x = self.embed(tokens)
+        if self.pos is not None:
+            x = x + self.pos(positions)
+        for layer in self.layers:
+            x = layer(x, positions, mask, self.rope, cache)
+        if cache is not None:
+            cache.advance(t)
+        x = self.norm(x[:, -1:] if last_only else x)
+        return self.lm_head(x)
+
+    def new_cache(self, batch: int, max_len: int | None = None) -> KVCache:
+        """An empty KV cache for ``batch`` rows in this model's dtype."""
+        cfg = self.cfg
+        dtype = self.norm.weight.dtype
+        return KVCache(cfg.n_layers, batch, cfg.kv_heads, max_len or cfg.max_seq_len, cfg.head_size, dtype)
+
+
+def _absolute_positions(cfg: ModelConfig) -> nn.Module | None:
+    if cfg.positions == "learned":
+        return LearnedPositions(cfg.max_seq_len, cfg.dim)
+    if cfg.positions == "sinusoidal":
+        return SinusoidalPositions(cfg.max_seq_len, cfg.dim)
+    return None

@@ -1,0 +1,73 @@
+"""Position encodings: sinusoidal (the original Transformer), learned (GPT-2, BERT), rotary (Llama).
+
+Attention itself is order-blind, so order has to be injected. Sinusoidal and learned
+encodings are *added* to the token embeddings once; rotary embeddings (RoPE) instead
+*rotate* each query/key channel pair by an angle proportional to the position, so the dot
+product of a query and a key depends only on their distance.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def sinusoidal_table(n_positions: int, dim: int, base: float = 10000.0) -> torch.Tensor:
+    """``PE[p, 2i] = sin(p / base^(2i/d))`` and ``PE[p, 2i+1] = cos(...)``; shape ``(n, dim)``."""
+    pos = torch.arange(n_positions, dtype=torch.float64)[:, None]
+    freq = base ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+    table = torch.zeros(n_positions, dim, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(pos / freq)
+    table[:, 1::2] = torch.cos(pos / freq[: dim // 2])
+    return table.float()
+
+
+class SinusoidalPositions(nn.Module):
+    """Fixed (not trained) sinusoidal encodings, looked up by position id."""
+
+    def __init__(self, n_positions: int, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("table", sinusoidal_table(n_positions, dim), persistent=False)
+
+    def forward(self, positions: torch.Tensor) -> torch.Tensor:
+        return self.table[positions]
+
+
+class LearnedPositions(nn.Module):
+    """One trained vector per position (GPT-2, BERT): simply an embedding table."""
+
+    def __init__(self, n_positions: int, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n_positions, dim))
+
+    def forward(self, positions: torch.Tensor) -> torch.Tensor:
+        return self.weight[positions]
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    """``[x1, x2] -> [-x2, x1]`` on the two halves of the last dimension (HF's channel layout)."""
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class RotaryEmbedding(nn.Module):
+    """RoPE: channel ``i`` and ``i + d/2`` of each head are rotated by ``pos * theta^(-2i/d)``.
+
+    The cos/sin tables are precomputed once up to ``max_seq_len``; ``forward`` takes a
+    ``(batch, seq)`` tensor of position ids, so left-padded batches rotate each row from its
+    own start.
+    """
+
+    def __init__(self, head_dim: int, max_seq_len: int, theta: float = 10000.0) -> None:
+        super().__init__()
+        inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+        angles = torch.arange(max_seq_len, dtype=torch.float32)[:, None] * inv_freq[None, :]
+        angles = torch.cat((angles, angles), dim=-1)
+        self.register_buffer("cos", angles.cos(), persistent=False)
+        self.register_buffer("sin", angles.sin(), persistent=False)
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rotate ``q`` and ``k`` of shape ``(batch, heads, seq, head_dim)``."""
+        cos = self.cos[positions].unsqueeze(1).to(q.dtype)  # (batch, 1, seq, head_dim)
+        sin = self.sin[positions].unsqueeze(1).to(q.dtype)
+        return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
