@@ -1,0 +1,85 @@
+"""FAISS vector index keyed by chunk id: exact inner product (default) or HNSW.
+
+Vectors are L2-normalised, so inner product is cosine similarity. ``IndexIDMap2`` maps
+FAISS rows to our chunk ids, which is what makes deleting a document possible. HNSW graphs
+cannot drop nodes, so a delete on an HNSW index rebuilds it from the remaining vectors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+INDEX_KINDS = ("flat", "hnsw")
+
+
+class DenseIndex:
+    def __init__(self, dim: int, kind: str = "flat", hnsw_m: int = 32) -> None:
+        assert kind in INDEX_KINDS, f"index kind must be one of {INDEX_KINDS}"
+        self.dim, self.kind, self.hnsw_m = dim, kind, hnsw_m
+        self._index = self._empty()
+
+    def _empty(self):
+        import faiss
+
+        if self.kind == "flat":
+            inner = faiss.IndexFlatIP(self.dim)
+        else:
+            inner = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efSearch = 128
+        return faiss.IndexIDMap2(inner)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, ids: list[int], vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        assert vectors.shape == (len(ids), self.dim), (
+            f"expected vectors of shape ({len(ids)}, {self.dim}), got {vectors.shape}")
+        self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids: list[int]) -> None:
+        if not ids or not len(self):
+            return
+        if self.kind == "flat":
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            return
+        drop = set(ids)
+        keep = [int(i) for i in self.ids() if int(i) not in drop]
+        vectors = self.vectors(keep)
+        self._index = self._empty()
+        self.add(keep, vectors)
+
+    def ids(self) -> np.ndarray:
+        import faiss
+
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        if not ids:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._index.reconstruct(int(i)) for i in ids])
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if not len(self) or k <= 0:
+            return []
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
+        scores, ids = self._index.search(query, min(k, len(self)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path, kind: str) -> "DenseIndex":
+        import faiss
+
+        raw = faiss.read_index(str(path))
+        index = cls(raw.d, kind)
+        index._index = raw
+        return index

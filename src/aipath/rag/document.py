@@ -1,0 +1,82 @@
+"""The shapes text takes on its way into a knowledge base: Block → Document → Chunk.
+
+A loader turns a file into a ``Document``: an ordered list of ``Block``s (a heading, a
+paragraph, a code block, …), each knowing its page and the heading path above it. The
+document's ``text`` is the blocks joined by blank lines, and every block records its
+character offsets into that text, so a chunk can always point back to where it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Block:
+    """One structural unit of a document."""
+
+    text: str
+    kind: str = "paragraph"  # heading | paragraph | code | list | table
+    level: int = 0  # heading level (1 = top); 0 for non-headings
+    page: int | None = None  # 1-based page for paginated formats (PDF)
+    heading_path: tuple[str, ...] = ()  # headings above this block, outermost first
+    start: int = 0  # offsets into Document.text, filled by Document.__post_init__
+    end: int = 0
+
+
+@dataclass
+class Document:
+    """Extracted text of one file plus its structure."""
+
+    source: str
+    blocks: list[Block]
+    title: str = ""
+    text: str = field(init=False)
+
+    SEP = "\n\n"
+
+    def __post_init__(self) -> None:
+        parts: list[str] = []
+        offset = 0
+        for block in self.blocks:
+            if parts:
+                offset += len(self.SEP)
+            block.start, block.end = offset, offset + len(block.text)
+            parts.append(block.text)
+            offset = block.end
+        self.text = self.SEP.join(parts)
+        if not self.title:
+            self.title = next((b.text for b in self.blocks if b.kind == "heading"), "")
+
+
+@dataclass
+class Chunk:
+    """A retrievable passage: a slice ``[start, end)`` of its document's text."""
+
+    text: str
+    start: int
+    end: int
+    page: int | None = None
+    heading_path: tuple[str, ...] = ()
+
+    @property
+    def heading(self) -> str:
+        return " > ".join(self.heading_path)
+
+
+def with_heading_paths(blocks: list[Block]) -> list[Block]:
+    """Fill each block's ``heading_path`` from the headings that precede it.
+
+    >>> bs = with_heading_paths([Block("A", "heading", 1), Block("x"),
+    ...                          Block("B", "heading", 2), Block("y")])
+    >>> [b.heading_path for b in bs]
+    [('A',), ('A',), ('A', 'B'), ('A', 'B')]
+    """
+    stack: list[tuple[int, str]] = []
+    for block in blocks:
+        if block.kind == "heading":
+            while stack and stack[-1][0] >= block.level:
+                stack.pop()
+            stack.append((block.level, block.text))
+        block.heading_path = tuple(text for _, text in stack)
+    return blocks

@@ -1,0 +1,225 @@
+"""File loaders: .txt, .md, .html/.htm, .pdf (with page numbers), .docx (with headings).
+
+Every loader returns a ``Document`` or raises ``LoaderError`` with a message a person can
+act on; nothing half-parsed ever reaches the knowledge base.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from aipath.rag.document import Block, Document, with_heading_paths
+
+
+class LoaderError(ValueError):
+    """The file cannot be turned into text; the message says why and what to do."""
+
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_MD_FENCE = re.compile(r"^(```|~~~)")
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode bytes that claim to be text, refusing binary data.
+
+    UTF-8 first (with or without BOM), then GB18030, which covers the GBK files Chinese
+    users often have. Binary data (NUL bytes, or many control characters) is refused.
+    """
+    if b"\x00" in data[:8192]:
+        raise LoaderError(f"{name}: looks like binary data, not text (it contains NUL bytes)")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise LoaderError(f"{name}: not valid UTF-8 or GB18030 text; convert it to UTF-8")
+    sample = text[:8192]
+    control = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t\f")
+    if sample and control / len(sample) > 0.05:
+        raise LoaderError(f"{name}: looks like binary data, not text (too many control bytes)")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _paragraphs(text: str, page: int | None = None) -> list[Block]:
+    return [
+        Block(p.strip(), page=page) for p in _PARAGRAPH_BREAK.split(text) if p.strip()
+    ]
+
+
+def load_txt(data: bytes, name: str) -> Document:
+    return Document(name, _paragraphs(decode_text(data, name)))
+
+
+def load_markdown(data: bytes, name: str) -> Document:
+    """Headings (``#``…``######``) become heading blocks; fenced code stays whole."""
+    blocks: list[Block] = []
+    buffer: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        if buffer:
+            blocks.extend(_paragraphs("\n".join(buffer)))
+            buffer.clear()
+
+    for line in decode_text(data, name).split("\n"):
+        if _MD_FENCE.match(line.strip()):
+            if in_fence:
+                buffer.append(line)
+                blocks.append(Block("\n".join(buffer).strip(), kind="code"))
+                buffer.clear()
+            else:
+                flush()
+                buffer.append(line)
+            in_fence = not in_fence
+            continue
+        heading = None if in_fence else _MD_HEADING.match(line)
+        if heading and heading.group(2):
+            flush()
+            blocks.append(Block(heading.group(2), kind="heading", level=len(heading.group(1))))
+        else:
+            buffer.append(line)
+    flush()
+    return Document(name, with_heading_paths(blocks))
+
+
+_HTML_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "pre", "li", "dt", "dd", "td", "th",
+                "blockquote", "figcaption", "caption")
+_HTML_NOISE = ("script", "style", "nav", "header", "footer", "noscript", "form", "aside")
+
+
+def load_html(data: bytes, name: str) -> Document:
+    """Block-level elements become blocks; navigation and scripts are dropped.
+
+    When the page marks its main content (``<main>``, ``role=main``, or Sphinx's
+    ``div.body``, as in Python's own documentation) only that part is read.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_text(data, name), "html.parser")
+    for tag in soup(list(_HTML_NOISE)):
+        tag.decompose()
+    for link in soup.select("a.headerlink"):
+        link.decompose()
+    root = (soup.find("main") or soup.find(attrs={"role": "main"})
+            or soup.select_one("div.body") or soup.body or soup)
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    blocks: list[Block] = []
+    for element in root.find_all(_HTML_BLOCKS):
+        # A block nested in another block (a <p> inside an <li>) is read with its parent.
+        if element.find_parent(_HTML_BLOCKS):
+            continue
+        if element.name == "pre":
+            text = element.get_text().strip("\n")
+        else:
+            text = re.sub(r"\s+", " ", element.get_text(" ", strip=True))
+        if not text:
+            continue
+        if element.name[0] == "h" and element.name[1:].isdigit():
+            blocks.append(Block(text, kind="heading", level=int(element.name[1:])))
+        else:
+            blocks.append(Block(text, kind="code" if element.name == "pre" else "paragraph"))
+    return Document(name, with_heading_paths(blocks), title=title)
+
+
+def load_pdf(data: bytes, name: str) -> Document:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise LoaderError(f"{name}: the PDF is encrypted; save an unencrypted copy first")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except LoaderError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise LoaderError(f"{name}: not a readable PDF ({exc})") from exc
+    blocks = [block for number, text in enumerate(pages, 1) for block in _paragraphs(text, number)]
+    return Document(name, blocks)
+
+
+def load_docx(data: bytes, name: str) -> Document:
+    """Paragraph styles named 'Heading N' (or 'Title') become headings; tables are read."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
+        raise LoaderError(f"{name}: not a readable .docx file ({exc})") from exc
+    blocks: list[Block] = []
+    for paragraph in document.paragraphs:
+        text = paragraph.text.strip()
+        if not text:
+            continue
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        match = re.match(r"Heading (\d)", style)
+        if match or style == "Title":
+            level = int(match.group(1)) if match else 1
+            blocks.append(Block(text, kind="heading", level=level))
+        else:
+            blocks.append(Block(text))
+    for table in document.tables:
+        rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
+        if any(r.strip(" |") for r in rows):
+            blocks.append(Block("\n".join(rows), kind="table"))
+    return Document(name, with_heading_paths(blocks))
+
+
+LOADERS: dict[str, Callable[[bytes, str], Document]] = {
+    ".txt": load_txt,
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+}
+
+
+def load_bytes(data: bytes, name: str) -> Document:
+    """Parse ``data`` by the suffix of ``name``; raise ``LoaderError`` on any problem."""
+    suffix = Path(name).suffix.lower()
+    loader = LOADERS.get(suffix)
+    if loader is None:
+        raise LoaderError(
+            f"{name}: unsupported file type '{suffix or '(none)'}'; "
+            f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if not data.strip():
+        raise LoaderError(f"{name}: the file is empty")
+    document = loader(data, name)
+    if not document.text.strip():
+        raise LoaderError(f"{name}: no text could be extracted (a scanned PDF needs OCR first)")
+    return document
+
+
+def load_file(path: str | Path) -> Document:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoaderError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    return load_bytes(data, str(path))
+
+
+def iter_supported_files(paths: list[Path]) -> list[Path]:
+    """Expand folders recursively into supported files, sorted, hidden files skipped."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            found.append(path)
+    return found

@@ -1,0 +1,146 @@
+"""SQLite metadata of one knowledge base: settings, documents, chunks.
+
+The ``meta`` row ``generation`` names the folder of index files that match the rows; it
+changes in the same transaction that changes the rows, which is what makes every change
+to a knowledge base atomic (see ``KnowledgeBase``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    sha256 TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    added_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    page INTEGER,
+    heading TEXT NOT NULL,
+    terms TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+"""
+
+
+@dataclass
+class DocumentRow:
+    id: int
+    name: str
+    source: str
+    sha256: str
+    size: int
+    title: str
+    added_at: float
+    n_chunks: int
+
+
+@dataclass
+class ChunkRow:
+    id: int
+    doc_id: int
+    ord: int
+    text: str
+    start: int
+    end: int
+    page: int | None
+    heading: str
+    source: str
+    title: str
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.executescript(SCHEMA)
+    return db
+
+
+def get_meta(db: sqlite3.Connection) -> dict[str, Any]:
+    return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+
+
+def set_meta(db: sqlite3.Connection, **values: Any) -> None:
+    db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                   [(k, json.dumps(v)) for k, v in values.items()])
+
+
+def list_documents(db: sqlite3.Connection) -> list[DocumentRow]:
+    rows = db.execute(
+        "SELECT d.id, d.name, d.source, d.sha256, d.size, d.title, d.added_at, "
+        "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) FROM documents d ORDER BY d.id"
+    )
+    return [DocumentRow(*row) for row in rows]
+
+
+def find_by_hash(db: sqlite3.Connection, sha256: str) -> DocumentRow | None:
+    return next((d for d in list_documents(db) if d.sha256 == sha256), None)
+
+
+def insert_document(db: sqlite3.Connection, name: str, source: str, sha256: str, size: int,
+                    title: str, text: str) -> int:
+    cursor = db.execute(
+        "INSERT INTO documents(name, source, sha256, size, title, text, added_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)", (name, source, sha256, size, title, text, time.time()))
+    return int(cursor.lastrowid)
+
+
+def insert_chunks(db: sqlite3.Connection, doc_id: int,
+                  rows: list[tuple[str, int, int, int | None, str, list[str]]]) -> list[int]:
+    """Insert (text, start, end, page, heading, terms) rows; return their new ids."""
+    ids = []
+    for ord_, (text, start, end, page, heading, terms) in enumerate(rows):
+        cursor = db.execute(
+            "INSERT INTO chunks(doc_id, ord, text, start, end, page, heading, terms) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc_id, ord_, text, start, end, page, heading, " ".join(terms)))
+        ids.append(int(cursor.lastrowid))
+    return ids
+
+
+def all_terms(db: sqlite3.Connection) -> tuple[list[int], list[list[str]]]:
+    rows = db.execute("SELECT id, terms FROM chunks ORDER BY id").fetchall()
+    return [r[0] for r in rows], [r[1].split() for r in rows]
+
+
+def chunk_ids_of(db: sqlite3.Connection, doc_id: int) -> list[int]:
+    return [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+
+
+def get_chunks(db: sqlite3.Connection, ids: list[int]) -> dict[int, ChunkRow]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(
+        "SELECT c.id, c.doc_id, c.ord, c.text, c.start, c.end, c.page, c.heading, d.name, d.title "
+        f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})", ids)
+    return {row[0]: ChunkRow(*row) for row in rows}
+
+
+def all_chunk_texts(db: sqlite3.Connection) -> tuple[list[int], list[str]]:
+    rows = db.execute("SELECT id, heading, text FROM chunks ORDER BY id").fetchall()
+    return [r[0] for r in rows], [index_text(r[1], r[2]) for r in rows]
+
+
+def index_text(heading: str, text: str) -> str:
+    """What gets embedded and BM25-indexed: the chunk with its heading path as context."""
+    return f"{heading}\n{text}" if heading and not text.startswith(heading) else text
