@@ -1,9 +1,189 @@
-"""Placeholder: this area's commands are registered here."""
+"""``aipath kb …``: create, fill, inspect and delete knowledge bases."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from aipath.cli.common import HomeOption, console, err_console, fail, home_dir
+
+kb_app = typer.Typer(help="Knowledge bases: create one, add documents, list, remove.",
+                     no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the main app."""
+    app.add_typer(kb_app, name="kb")
+
+
+@kb_app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="Name of the new knowledge base.")],
+    embedder: Annotated[str, typer.Option(
+        help="minilm (English), e5 (multilingual, for Chinese), tei:URL, openai:URL#MODEL, "
+             "or auto (decided by the language of the first documents).")] = "auto",
+    index: Annotated[str, typer.Option(help="Vector index: flat (exact) or hnsw.")] = "flat",
+    chunker: Annotated[str, typer.Option(help="recursive (structure-aware), fixed or sliding.")] = "recursive",
+    chunk_tokens: Annotated[int, typer.Option(help="Chunk size in embedding-model tokens.")] = 200,
+    overlap: Annotated[int, typer.Option(help="Overlap between chunks, in tokens.")] = 32,
+    home: HomeOption = None,
+) -> None:
+    """Create an empty knowledge base."""
+    from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings
+
+    try:
+        settings = Settings(embedder, index, chunker, chunk_tokens, overlap)
+    except AssertionError as exc:
+        fail(str(exc))
+    try:
+        KnowledgeBase.create(home_dir(home), name, settings).close()
+    except KnowledgeBaseError as exc:
+        fail(str(exc))
+    console.print(f"Created knowledge base [bold]{name}[/]. Next: `aipath kb add {name} PATH…`")
+
+
+@kb_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Knowledge base to add to.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
+    home: HomeOption = None,
+) -> None:
+    """Add documents (.txt .md .html .pdf .docx). Duplicates are skipped; bad files are
+    reported and change nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from aipath.rag.embeddings import EmbeddingError
+    from aipath.rag.ingest import SourceFile, add_documents
+    from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+    from aipath.rag.loaders import iter_supported_files
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        fail(f"no such file or folder: {', '.join(missing)}")
+    files = iter_supported_files(paths)
+    if not files:
+        fail("no supported files found (.txt .md .html .htm .pdf .docx)")
+    try:
+        kb = KnowledgeBase(home_dir(home), name)
+        columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            sources = [SourceFile.from_path(p, _base_of(p, paths)) for p in files]
+            report = add_documents(kb, sources, progress)
+    except (KnowledgeBaseError, EmbeddingError) as exc:
+        fail(str(exc))
+    for doc_name, doc_id, n in report.added:
+        console.print(f"[green]added[/]     {doc_name}  (id {doc_id}, {n} chunks)")
+    for doc_name, existing in report.duplicates:
+        console.print(f"[yellow]unchanged[/] {doc_name}  (same content as '{existing}' already stored)")
+    for doc_name, reason in report.failed:
+        err_console.print(f"[red]failed[/]    {reason}")
+    console.print(f"{len(report.added)} added, {len(report.duplicates)} duplicates, "
+                  f"{len(report.failed)} failed; {kb.chunk_count()} chunks in '{name}'.")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _base_of(path: Path, roots: list[Path]) -> Path | None:
+    """The folder the user named that contains ``path``, for a readable relative name."""
+    return next((r for r in roots if r.is_dir() and path.is_relative_to(r)), None)
+
+
+@kb_app.command("list")
+def list_(home: HomeOption = None) -> None:
+    """List knowledge bases with their size and embedding model."""
+    from rich.table import Table
+
+    from aipath.rag.kb import KnowledgeBase, list_knowledge_bases
+
+    root = home_dir(home)
+    names = list_knowledge_bases(root)
+    if not names:
+        console.print("No knowledge bases yet. Create one: `aipath kb create NAME`")
+        return
+    table = Table("name", "documents", "chunks", "embedder", "index")
+    for kb_name in names:
+        kb = KnowledgeBase(root, kb_name)
+        meta = kb.meta
+        table.add_row(kb_name, str(len(kb.documents())), str(kb.chunk_count()),
+                      meta.get("embedder_name") or meta["embedder"], meta["index"])
+        kb.close()
+    console.print(table)
+
+
+@kb_app.command("docs")
+def docs(name: Annotated[str, typer.Argument(help="Knowledge base.")], home: HomeOption = None) -> None:
+    """List the documents of a knowledge base."""
+    from rich.table import Table
+
+    from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+
+    try:
+        kb = KnowledgeBase(home_dir(home), name)
+    except KnowledgeBaseError as exc:
+        fail(str(exc))
+    table = Table("id", "name", "chunks", "bytes", "title")
+    for doc in kb.documents():
+        table.add_row(str(doc.id), doc.name, str(doc.n_chunks), str(doc.size), doc.title[:60])
+    console.print(table)
+
+
+@kb_app.command("rm")
+def rm(
+    name: Annotated[str, typer.Argument(help="Knowledge base.")],
+    doc: Annotated[str, typer.Argument(help="Document id or name (see `aipath kb docs`).")],
+    home: HomeOption = None,
+) -> None:
+    """Remove one document and its chunks."""
+    from aipath.rag.ingest import remove_document
+    from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+
+    try:
+        removed = remove_document(KnowledgeBase(home_dir(home), name), doc)
+    except KnowledgeBaseError as exc:
+        fail(str(exc))
+    console.print(f"Removed {removed.name} ({removed.n_chunks} chunks).")
+
+
+@kb_app.command("drop")
+def drop(
+    name: Annotated[str, typer.Argument(help="Knowledge base to delete, with all its data.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Delete a knowledge base entirely."""
+    from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+
+    if not yes and not typer.confirm(f"Delete knowledge base '{name}' and all its data?"):
+        raise typer.Exit(1)
+    try:
+        KnowledgeBase.drop(home_dir(home), name)
+    except KnowledgeBaseError as exc:
+        fail(str(exc))
+    console.print(f"Dropped '{name}'.")
+
+
+@kb_app.command("reembed")
+def reembed_(
+    name: Annotated[str, typer.Argument(help="Knowledge base.")],
+    embedder: Annotated[str, typer.Argument(help="New embedder: minilm, e5, tei:URL, openai:URL#MODEL.")],
+    home: HomeOption = None,
+) -> None:
+    """Re-embed every chunk with another embedding model (the old index serves until done)."""
+    from aipath.rag.embeddings import EmbeddingError
+    from aipath.rag.ingest import reembed
+    from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+
+    try:
+        n = reembed(KnowledgeBase(home_dir(home), name), embedder)
+    except (KnowledgeBaseError, EmbeddingError) as exc:
+        fail(str(exc))
+    console.print(f"Re-embedded {n} chunks of '{name}' with {embedder}.")

@@ -1,9 +1,208 @@
-"""Placeholder: this area's commands are registered here."""
+"""Document QA commands: ``ask``, ``query``, ``serve``, ``demo`` and ``eval retrieval``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from aipath.cli.common import (HomeOption, LLMKeyOption, LLMModelOption, LLMUrlOption, console,
+                               err_console, fail, home_dir)
+
+eval_app = typer.Typer(help="Evaluate retrieval quality on labelled questions.", no_args_is_help=True)
+
+ModeOption = Annotated[str, typer.Option(help="hybrid (BM25 + dense, fused), bm25, or dense.")]
+TopKOption = Annotated[int, typer.Option("--top-k", help="How many chunks to retrieve.")]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the main app."""
+    app.command("ask")(ask)
+    app.command("query")(query)
+    app.command("serve")(serve)
+    app.command("demo")(demo)
+    app.add_typer(eval_app, name="eval")
+
+
+def _search_config(mode: str, top_k: int):
+    from aipath.rag.retriever import SearchConfig
+
+    try:
+        return SearchConfig(mode=mode, top_k=top_k, depth=max(50, top_k))
+    except AssertionError as exc:
+        fail(str(exc))
+
+
+def _open_kb(home: Path | None, name: str):
+    from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+
+    try:
+        return KnowledgeBase(home_dir(home), name)
+    except KnowledgeBaseError as exc:
+        fail(str(exc))
+
+
+def ask(
+    name: Annotated[str, typer.Argument(help="Knowledge base to ask.")],
+    question: Annotated[str, typer.Argument(help="Your question, in English or Chinese.")],
+    mode: ModeOption = "hybrid",
+    top_k: TopKOption = 4,
+    max_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 256,
+    temperature: Annotated[float, typer.Option(help="0 = greedy (reproducible).")] = 0.0,
+    rerank_url: Annotated[Optional[str], typer.Option(help="TEI /rerank endpoint.")] = None,
+    llm_url: LLMUrlOption = None,
+    llm_model: LLMModelOption = None,
+    llm_key: LLMKeyOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Answer a question from a knowledge base, streaming, with numbered sources."""
+    from aipath.config import LLMEndpoint
+    from aipath.rag.answer import Answer, answer_stream
+    from aipath.rag.rerank import TEIReranker
+    from aipath.serve.chat_backends import BackendError, get_backend
+
+    kb = _open_kb(home, name)
+    config = _search_config(mode, top_k)
+    endpoint = LLMEndpoint.from_env(llm_url, llm_model, llm_key)
+    try:
+        with err_console.status("loading the language model…"):
+            backend = get_backend(endpoint)
+        final: Answer | None = None
+        for event in answer_stream(kb, question, backend, config,
+                                   TEIReranker(rerank_url) if rerank_url else None,
+                                   max_tokens, temperature):
+            if isinstance(event, Answer):
+                final = event
+            else:
+                console.print(event, end="", markup=False, highlight=False, soft_wrap=True)
+    except BackendError as exc:
+        fail(str(exc))
+    console.print()
+    assert final is not None
+    if final.sources:
+        console.print("\n[bold]Sources[/]")
+        for i, hit in enumerate(final.sources, 1):
+            mark = "*" if i in final.cited else " "
+            where = f"page {hit.chunk.page}" if hit.chunk.page else (hit.chunk.heading or "-")
+            snippet = " ".join(hit.chunk.text.split())[:120]
+            console.print(f"{mark}[{i}] [cyan]{hit.chunk.source}[/] · {where}\n     {snippet}…",
+                          highlight=False)
+    timings = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in final.timings.items())
+    console.print(f"\n[dim]{backend.name} · {timings}[/]")
+
+
+def query(
+    name: Annotated[str, typer.Argument(help="Knowledge base to search.")],
+    text: Annotated[str, typer.Argument(help="Search text.")],
+    mode: ModeOption = "hybrid",
+    top_k: TopKOption = 5,
+    home: HomeOption = None,
+) -> None:
+    """Retrieve chunks only (no LLM), with their scores."""
+    from aipath.rag.retriever import search
+
+    kb = _open_kb(home, name)
+    result = search(kb, text, _search_config(mode, top_k))
+    for i, hit in enumerate(result.hits, 1):
+        where = f"page {hit.chunk.page}" if hit.chunk.page else (hit.chunk.heading or "-")
+        console.print(f"[bold][{i}][/] {hit.score:.3f} (bm25 {hit.bm25:.2f}, dense {hit.dense:.2f}) "
+                      f"[cyan]{hit.chunk.source}[/] · {where}", highlight=False)
+        console.print("    " + " ".join(hit.chunk.text.split())[:300], highlight=False)
+    console.print(f"[dim]retrieve {result.timings['retrieve'] * 1000:.1f} ms[/]")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    max_upload_mb: Annotated[int, typer.Option(help="Largest accepted upload.")] = 50,
+    llm_url: LLMUrlOption = None,
+    llm_model: LLMModelOption = None,
+    llm_key: LLMKeyOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Serve the document-QA REST API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from aipath.app.api import create_app
+    from aipath.app.settings import AppSettings
+    from aipath.config import LLMEndpoint
+
+    settings = AppSettings(home=home_dir(home), max_upload_bytes=max_upload_mb * 1024 * 1024,
+                           llm=LLMEndpoint.from_env(llm_url, llm_model, llm_key))
+    console.print(f"Document QA API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def demo(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Only build the demo knowledge base.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Build the `demo` knowledge base from the bundled notes, then start the API."""
+    from aipath.rag.demo import ensure_demo_kb
+
+    root = home_dir(home)
+    with err_console.status("building the demo knowledge base (first run embeds the notes)…"):
+        kb, added = ensure_demo_kb(root)
+    console.print(f"Knowledge base [bold]demo[/]: {len(kb.documents())} documents, "
+                  f"{kb.chunk_count()} chunks{' (just built)' if added else ''}.")
+    console.print("\nTry, in another terminal:\n"
+                  "  .venv/bin/aipath ask demo \"What is LoRA and why does it save memory?\"\n"
+                  "  .venv/bin/aipath ask demo \"什么是 PagedAttention？\"\n"
+                  f"  curl -s http://{host}:{port}/v1/kb/demo/query -H 'content-type: application/json' "
+                  "-d '{\"query\": \"BM25\"}'\n")
+    if not no_serve:
+        serve(host=host, port=port, home=root)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    docs: Annotated[Path, typer.Option(help="Folder of documents to index.", exists=True,
+                                       file_okay=False)],
+    questions: Annotated[Path, typer.Option(help="JSONL: {\"id\", \"question\", [\"answer\", "
+                                            "\"gold_quote\"]} per line.", exists=True, dir_okay=False)],
+    out: Annotated[Path, typer.Option(help="Where to write one JSON line per question.")],
+    mode: ModeOption = "hybrid",
+    top_k: TopKOption = 10,
+    answer: Annotated[bool, typer.Option("--answer", help="Also generate an answer per question.")] = False,
+    embedder: Annotated[str, typer.Option(help="Embedder for the throw-away knowledge base.")] = "auto",
+    chunk_tokens: Annotated[int, typer.Option(help="Chunk size in tokens.")] = 200,
+    chunker: Annotated[str, typer.Option(help="recursive, fixed or sliding.")] = "recursive",
+    home: HomeOption = None,
+) -> None:
+    """Build a throw-away knowledge base from DOCS, retrieve for every question, write OUT,
+    and print recall@1/5, MRR@10 and nDCG@10 when questions carry answer + gold_quote."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from aipath.rag.eval_runner import build_eval_kb, read_questions, run_eval
+    from aipath.rag.kb import Settings
+    from aipath.serve.chat_backends import get_backend
+
+    try:
+        items = read_questions(questions)
+        settings = Settings(embedder=embedder, chunker=chunker, chunk_tokens=chunk_tokens,
+                            chunk_overlap=min(32, chunk_tokens // 4))
+    except (ValueError, AssertionError) as exc:
+        fail(str(exc))
+    with Progress(console=err_console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        try:
+            kb = build_eval_kb(home_dir(home), docs, settings, progress)
+        except ValueError as exc:
+            fail(str(exc))
+        backend = get_backend(None) if answer else None
+        metrics = run_eval(kb, items, out, _search_config(mode, top_k), backend, progress)
+    console.print(f"Wrote {len(items)} results to {out} ({kb.chunk_count()} chunks, "
+                  f"{kb.meta['embedder_name']}, mode {mode}).")
+    if metrics:
+        table = Table("questions", *metrics.as_row())
+        table.add_row(str(metrics.n), *(f"{v:.3f}" for v in metrics.as_row().values()))
+        console.print(table)

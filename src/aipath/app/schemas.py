@@ -1,0 +1,90 @@
+"""Typed request and response bodies of the document-QA API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    message: str
+    type: str
+    code: int
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class CreateKB(BaseModel):
+    name: str = Field(description="Letters, digits, '_', '-', '.'; at most 64 characters.")
+    embedder: str = Field("auto", description="minilm, e5, tei:URL, openai:URL#MODEL or auto.")
+    index: Literal["flat", "hnsw"] = "flat"
+    chunker: Literal["recursive", "fixed", "sliding"] = "recursive"
+    chunk_tokens: int = Field(200, ge=16, le=2048)
+    chunk_overlap: int = Field(32, ge=0, le=512)
+
+
+class KBInfo(BaseModel):
+    name: str
+    documents: int
+    chunks: int
+    embedder: str
+    index: str
+
+
+class DocumentInfo(BaseModel):
+    id: int
+    name: str
+    chunks: int
+    bytes: int
+    title: str
+    sha256: str
+
+
+class UploadResult(BaseModel):
+    added: list[DocumentInfo]
+    duplicates: list[dict[str, str]] = Field(description="name and the stored document it equals")
+
+
+class QueryRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=4000)
+    mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
+    top_k: int = Field(5, ge=1, le=100)
+
+
+class Source(BaseModel):
+    number: int
+    chunk_id: int
+    document: str
+    page: int | None
+    heading: str
+    start: int
+    end: int
+    text: str
+    score: float
+    bm25: float
+    dense: float
+
+
+class QueryResponse(BaseModel):
+    chunks: list[Source]
+    timings: dict[str, float]
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=4000)
+    mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
+    top_k: int = Field(4, ge=1, le=20)
+    max_tokens: int = Field(256, ge=1, le=4096)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    stream: bool = False
+
+
+class AskResponse(BaseModel):
+    answer: str
+    found: bool
+    citations: list[int] = Field(description="Source numbers cited inline as [n]")
+    sources: list[Source]
+    timings: dict[str, float] = Field(description="Seconds: retrieve, rerank, first_token, generate")

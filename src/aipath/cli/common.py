@@ -1,0 +1,41 @@
+"""Shared CLI pieces: the --home option, console output, and friendly failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+HomeOption = Annotated[
+    Optional[Path],
+    typer.Option("--home", help="Data directory (default: $AIPATH_HOME or ~/.local/share/aipath).",
+                 show_default=False),
+]
+LLMUrlOption = Annotated[
+    Optional[str],
+    typer.Option("--llm-url", help="OpenAI-compatible endpoint (vLLM, MindIE, Ollama, "
+                 "llama.cpp, aipath serve-llm), e.g. http://127.0.0.1:8001/v1. "
+                 "Default: $AIPATH_LLM_URL, else the local SmolLM2.", show_default=False),
+]
+LLMModelOption = Annotated[
+    Optional[str], typer.Option("--llm-model", help="Model name at the endpoint ($AIPATH_LLM_MODEL).",
+                                show_default=False)]
+LLMKeyOption = Annotated[
+    Optional[str], typer.Option("--llm-key", help="Bearer key for the endpoint ($AIPATH_LLM_KEY).",
+                                show_default=False)]
+
+
+def home_dir(home: Path | None) -> Path:
+    from aipath.config import data_home
+
+    return data_home(home)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)

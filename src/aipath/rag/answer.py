@@ -1,0 +1,125 @@
+"""Answer a question from a knowledge base: retrieve → (rerank) → prompt → stream → cite.
+
+The LLM sees the retrieved chunks numbered [1]..[n] and is asked to cite them inline.
+When retrieval finds nothing relevant, the pipeline says so and never calls the LLM, so
+there is nothing to invent from.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from aipath.rag.embeddings import cjk_ratio
+from aipath.rag.kb import KnowledgeBase
+from aipath.rag.rerank import Reranker
+from aipath.rag.retriever import Hit, SearchConfig, search
+from aipath.rag.text_analysis import analyze
+from aipath.serve.chat_backends import ChatBackend, Message
+
+# Cosine similarity above which a chunk counts as on-topic even with no shared words.
+# Each model has its own scale: e5's cosines crowd near 0.8, MiniLM's spread from 0.
+DENSE_RELEVANCE = {"all-MiniLM-L6-v2": 0.45, "multilingual-e5-small": 0.86}
+TERM_COVERAGE = 0.5  # or: at least half the question's content words appear in the chunk
+
+NOT_FOUND = {
+    "en": "I could not find anything about this in the knowledge base.",
+    "zh": "知识库中没有找到与这个问题相关的内容。",
+}
+
+SYSTEM_PROMPT = {
+    "en": ("You answer questions using only the numbered sources below. Cite the sources "
+           "you use inline like [1] or [2]. If the sources do not contain the answer, say "
+           "you don't know. Be concise."),
+    "zh": ("请只根据下面编号的资料回答问题，并在句中用 [1]、[2] 这样的编号标注引用的资料。"
+           "如果资料中没有答案，就说不知道。回答要简洁，用中文回答。"),
+}
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    sources: list[Hit]
+    cited: list[int]  # 1-based source numbers the answer cites inline
+    timings: dict[str, float] = field(default_factory=dict)
+    found: bool = True
+
+
+def language_of(text: str) -> str:
+    return "zh" if cjk_ratio(text) >= 0.2 else "en"
+
+
+def is_relevant(hit: Hit, question: str, embedder_name: str) -> bool:
+    threshold = DENSE_RELEVANCE.get(embedder_name, 0.5)
+    if hit.dense >= threshold:
+        return True
+    terms = set(analyze(question))
+    if not terms or hit.bm25 <= 0:
+        return False
+    chunk_terms = set(analyze(hit.chunk.heading + "\n" + hit.chunk.text))
+    return len(terms & chunk_terms) / len(terms) >= TERM_COVERAGE
+
+
+def build_messages(question: str, hits: list[Hit]) -> list[Message]:
+    lang = language_of(question)
+    sources = "\n\n".join(
+        f"[{i}] ({_label(h)})\n{h.chunk.text}" for i, h in enumerate(hits, 1))
+    label = "资料" if lang == "zh" else "Sources"
+    asked = "问题" if lang == "zh" else "Question"
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT[lang]},
+        {"role": "user", "content": f"{label}:\n{sources}\n\n{asked}: {question}"},
+    ]
+
+
+def _label(hit: Hit) -> str:
+    where = f"page {hit.chunk.page}" if hit.chunk.page else hit.chunk.heading
+    return f"{hit.chunk.source}, {where}" if where else hit.chunk.source
+
+
+def cited_numbers(text: str, n_sources: int) -> list[int]:
+    """Source numbers cited as [k] (also [1, 2] and [1][2]) that exist, in first-cited order."""
+    found: list[int] = []
+    for group in re.findall(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]", text):
+        for number in re.split(r"\s*[,，、]\s*", group):
+            k = int(number)
+            if 1 <= k <= n_sources and k not in found:
+                found.append(k)
+    return found
+
+
+def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
+                  config: SearchConfig | None = None, reranker: Reranker | None = None,
+                  max_tokens: int = 256, temperature: float = 0.0) -> Iterator[str | Answer]:
+    """Yield text deltas as they are generated, then the final ``Answer``."""
+    result = search(kb, question, config, reranker)
+    timings = dict(result.timings)
+    embedder_name = kb.meta.get("embedder_name", "")
+    hits = [h for h in result.hits if is_relevant(h, question, embedder_name)]
+    if not hits:
+        text = NOT_FOUND[language_of(question)]
+        yield text
+        yield Answer(question, text, [], [], timings, found=False)
+        return
+    started = time.perf_counter()
+    pieces: list[str] = []
+    for delta in backend.stream(build_messages(question, hits), max_tokens, temperature):
+        if not pieces:
+            timings["first_token"] = time.perf_counter() - started
+        pieces.append(delta)
+        yield delta
+    timings["generate"] = time.perf_counter() - started
+    text = "".join(pieces)
+    yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings)
+
+
+def answer(kb: KnowledgeBase, question: str, backend: ChatBackend, **kwargs) -> Answer:
+    final = None
+    for event in answer_stream(kb, question, backend, **kwargs):
+        if isinstance(event, Answer):
+            final = event
+    assert final is not None
+    return final

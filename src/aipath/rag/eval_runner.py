@@ -1,0 +1,92 @@
+"""``aipath eval retrieval``: build a throw-away knowledge base from a folder, run the
+questions, write one JSON line per question, and score it when labels are present.
+
+The knowledge base is cached under ``<home>/eval/<fingerprint>``, keyed by the files'
+paths, sizes and modification times plus the settings, so re-running on the same folder
+(for example to compare modes) does not embed everything again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from aipath.rag import store
+from aipath.rag.evaluation import Metrics, is_relevant_passage, score_run
+from aipath.rag.ingest import Progress, SourceFile, add_documents
+from aipath.rag.kb import KnowledgeBase, Settings
+from aipath.rag.loaders import iter_supported_files
+from aipath.rag.retriever import SearchConfig, search
+
+
+def read_questions(path: Path) -> list[dict[str, Any]]:
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(item, dict) or "id" not in item or "question" not in item:
+            raise ValueError(f"{path}:{number}: each line needs \"id\" and \"question\"")
+        questions.append(item)
+    return questions
+
+
+def build_eval_kb(home: Path, docs: Path, settings: Settings,
+                  progress: Progress) -> KnowledgeBase:
+    files = iter_supported_files([docs])
+    if not files:
+        raise ValueError(f"no supported documents under {docs}")
+    fingerprint = hashlib.sha256(json.dumps(
+        [asdict(settings)] + [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+    ).encode()).hexdigest()[:16]
+    root = home / "eval"
+    name = f"eval-{fingerprint}"
+    if (root / "kb" / name / "kb.sqlite").exists():
+        kb = KnowledgeBase(root, name)
+        if kb.meta.get("complete"):
+            return kb
+        kb.close()
+        KnowledgeBase.drop(root, name)
+    kb = KnowledgeBase.create(root, name, settings)
+    add_documents(kb, [SourceFile.from_path(f, docs) for f in files], progress)
+    with kb.transaction():
+        store.set_meta(kb.db, complete=True)
+    return kb
+
+
+def run_eval(kb: KnowledgeBase, questions: list[dict[str, Any]], out: Path,
+             config: SearchConfig, answer_backend=None,
+             progress: Progress | None = None) -> Metrics | None:
+    """Write RUN.jsonl; return metrics when every question carries answer + gold_quote."""
+    judged: list[list[bool]] = []
+    labelled = all("answer" in q and "gold_quote" in q for q in questions)
+    with out.open("w", encoding="utf-8") as handle:
+        for done, item in enumerate(questions, 1):
+            hits = search(kb, item["question"], config).hits
+            row: dict[str, Any] = {
+                "id": item["id"],
+                "retrieved": [{"text": h.chunk.text, "source": h.chunk.source,
+                               "score": round(h.score, 6)} for h in hits],
+            }
+            if answer_backend is not None:
+                from aipath.rag.answer import answer
+
+                row["answer"] = answer(kb, item["question"], answer_backend, config=config).text
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            if labelled:
+                judged.append([is_relevant_passage(h.chunk.text, str(item["answer"]),
+                                                   str(item["gold_quote"])) for h in hits])
+            if progress:
+                progress("query", done, len(questions))
+    return score_run(judged) if labelled else None
+
+
+def clear_eval_cache(home: Path) -> None:
+    shutil.rmtree(home / "eval", ignore_errors=True)

@@ -1,0 +1,76 @@
+"""Retrieval evaluation: recall@k, MRR@10 and nDCG@10 against answer + gold-quote labels.
+
+A retrieved passage is relevant when it contains the answer string and most (more than
+half) of the gold quote's words. Words are compared after NFKC normalisation and
+lower-casing; a Chinese character counts as a word.
+
+>>> is_relevant_passage("Use os.path.join to join paths.", "os.path.join", "use os.path.join to join")
+True
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def words(text: str) -> list[str]:
+    return _WORDS.findall(normalise(text))
+
+
+def is_relevant_passage(passage: str, answer: str, gold_quote: str, most: float = 0.5) -> bool:
+    text = normalise(passage)
+    if normalise(answer) not in text:
+        return False
+    quote = set(words(gold_quote))
+    if not quote:
+        return True
+    return len(quote & set(words(passage))) / len(quote) > most
+
+
+def ndcg_at_k(relevance: Sequence[bool], k: int = 10) -> float:
+    """Binary-relevance nDCG; the ideal ranking puts every relevant retrieved passage first."""
+    gains = [1.0 / math.log2(i + 2) for i, rel in enumerate(relevance[:k]) if rel]
+    n_relevant = sum(relevance[:k])
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(n_relevant))
+    return sum(gains) / ideal if ideal else 0.0
+
+
+def reciprocal_rank(relevance: Sequence[bool], k: int = 10) -> float:
+    return next((1.0 / (i + 1) for i, rel in enumerate(relevance[:k]) if rel), 0.0)
+
+
+@dataclass
+class Metrics:
+    n: int
+    recall_at_1: float
+    recall_at_5: float
+    mrr_at_10: float
+    ndcg_at_10: float
+
+    def as_row(self) -> dict[str, float]:
+        return {"recall@1": self.recall_at_1, "recall@5": self.recall_at_5,
+                "MRR@10": self.mrr_at_10, "nDCG@10": self.ndcg_at_10}
+
+
+def score_run(judged: list[list[bool]]) -> Metrics:
+    """Metrics over questions, each given as the relevance of its ranked passages."""
+    n = len(judged)
+    if n == 0:
+        return Metrics(0, 0.0, 0.0, 0.0, 0.0)
+    return Metrics(
+        n=n,
+        recall_at_1=sum(any(r[:1]) for r in judged) / n,
+        recall_at_5=sum(any(r[:5]) for r in judged) / n,
+        mrr_at_10=sum(reciprocal_rank(r) for r in judged) / n,
+        ndcg_at_10=sum(ndcg_at_k(r) for r in judged) / n,
+    )

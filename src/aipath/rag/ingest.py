@@ -1,0 +1,160 @@
+"""Changing a knowledge base: add documents, remove one, re-embed everything.
+
+Parsing, chunking and embedding happen before any write; only then does one transaction
+insert the rows and flip to a new index generation (see ``aipath.rag.kb``). A file that
+fails to parse is reported and never touches the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from aipath.rag import store
+from aipath.rag.bm25_index import BM25Index
+from aipath.rag.chunking import make_chunker
+from aipath.rag.dense_index import DenseIndex
+from aipath.rag.document import Chunk, Document
+from aipath.rag.embeddings import auto_embedder_spec, get_embedder
+from aipath.rag.kb import KnowledgeBase
+from aipath.rag.loaders import LoaderError, load_bytes
+from aipath.rag.text_analysis import analyze
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class SourceFile:
+    """Bytes to ingest, the display name, and where they came from."""
+
+    name: str
+    data: bytes
+    source: str = ""
+
+    @classmethod
+    def from_path(cls, path: Path, base: Path | None = None) -> "SourceFile":
+        name = str(path.relative_to(base)) if base and path.is_relative_to(base) else path.name
+        return cls(name=name, data=path.read_bytes(), source=str(path.resolve()))
+
+
+@dataclass
+class IngestReport:
+    added: list[tuple[str, int, int]] = field(default_factory=list)  # (name, doc id, chunks)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (name, existing name)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+
+
+@dataclass
+class _Parsed:
+    file: SourceFile
+    sha256: str
+    document: Document
+    chunks: list[Chunk]
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _parse(kb: KnowledgeBase, files: list[SourceFile], report: IngestReport,
+           progress: Progress) -> list[_Parsed]:
+    meta = kb.meta
+    chunker = make_chunker(meta["chunker"], meta["chunk_tokens"], meta["chunk_overlap"])
+    seen: dict[str, str] = {d.sha256: d.name for d in kb.documents()}
+    parsed: list[_Parsed] = []
+    for done, file in enumerate(files, 1):
+        sha = hashlib.sha256(file.data).hexdigest()
+        if sha in seen:
+            report.duplicates.append((file.name, seen[sha]))
+        else:
+            try:
+                document = load_bytes(file.data, file.name)
+                parsed.append(_Parsed(file, sha, document, chunker.split(document)))
+                seen[sha] = file.name
+            except LoaderError as exc:
+                report.failed.append((file.name, str(exc)))
+        progress("parse", done, len(files))
+    return parsed
+
+
+def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress = _noop,
+                  strict: bool = False) -> IngestReport:
+    """Add every file that parses; with ``strict``, add nothing if any file fails."""
+    report = IngestReport()
+    parsed = _parse(kb, files, report, progress)
+    if not parsed or (strict and report.failed):
+        return report
+    meta = kb.meta
+    spec = meta["embedder"]
+    if spec == "auto":
+        spec = auto_embedder_spec(" ".join(p.document.text[:2000] for p in parsed))
+    embedder = get_embedder(spec)
+    texts = [store.index_text(c.heading, c.text) for p in parsed for c in p.chunks]
+    vectors = _embed(embedder, texts, progress)
+    terms = [analyze(t) for t in texts]
+    with kb.transaction():
+        dense = _current_dense(kb, embedder.dim)
+        offset = 0
+        for item in parsed:
+            doc = item.document
+            doc_id = store.insert_document(kb.db, item.file.name, item.file.source or item.file.name,
+                                           item.sha256, len(item.file.data), doc.title, doc.text)
+            n = len(item.chunks)
+            rows = [(c.text, c.start, c.end, c.page, c.heading, terms[offset + i])
+                    for i, c in enumerate(item.chunks)]
+            ids = store.insert_chunks(kb.db, doc_id, rows)
+            dense.add(ids, vectors[offset:offset + n])
+            offset += n
+            report.added.append((item.file.name, doc_id, n))
+        kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
+                             embedder_name=embedder.name, dim=embedder.dim)
+    return report
+
+
+def remove_document(kb: KnowledgeBase, ref: str) -> store.DocumentRow:
+    with kb.transaction():
+        doc = kb.find_document(ref)
+        chunk_ids = store.chunk_ids_of(kb.db, doc.id)
+        kb.db.execute("DELETE FROM documents WHERE id = ?", (doc.id,))
+        dense = _current_dense(kb, kb.meta["dim"])
+        dense.remove(chunk_ids)
+        kb.commit_generation(dense, _rebuilt_bm25(kb))
+    return doc
+
+
+def reembed(kb: KnowledgeBase, spec: str, progress: Progress = _noop) -> int:
+    """Embed every chunk again with another model; the old vectors stay until commit."""
+    embedder = get_embedder(spec)
+    ids, texts = store.all_chunk_texts(kb.db)
+    vectors = _embed(embedder, texts, progress)
+    dense = DenseIndex(embedder.dim, kb.meta["index"])
+    dense.add(ids, vectors)
+    with kb.transaction():
+        if store.all_chunk_texts(kb.db)[0] != ids:
+            raise RuntimeError("the knowledge base changed while re-embedding; run it again")
+        kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
+                             embedder_name=embedder.name, dim=embedder.dim)
+    return len(ids)
+
+
+def _embed(embedder, texts: list[str], progress: Progress, batch: int = 256) -> np.ndarray:
+    parts = []
+    for start in range(0, len(texts), batch):
+        parts.append(embedder.embed(texts[start:start + batch], kind="passage"))
+        progress("embed", min(start + batch, len(texts)), len(texts))
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+
+
+def _current_dense(kb: KnowledgeBase, dim: int) -> DenseIndex:
+    """A private copy of the committed dense index (the cached one keeps serving reads)."""
+    path = kb.generation_dir(kb.meta["generation"]) / "dense.faiss"
+    return DenseIndex.load(path, kb.meta["index"]) if path.exists() else DenseIndex(dim, kb.meta["index"])
+
+
+def _rebuilt_bm25(kb: KnowledgeBase) -> BM25Index:
+    ids, terms = store.all_terms(kb.db)
+    return BM25Index().build(ids, terms)

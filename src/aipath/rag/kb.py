@@ -1,0 +1,196 @@
+"""A knowledge base: documents → chunks → (FAISS + BM25) indexes, with atomic changes.
+
+On disk, under ``<home>/kb/<name>/``::
+
+    kb.sqlite          settings, documents, chunks (ids, text, offsets, BM25 terms)
+    gen/<N>/dense.faiss, gen/<N>/bm25/    the index files matching generation N
+    lock               writers take an exclusive flock on it
+
+A change (add, delete, re-embed) builds generation N+1's files beside N's, then flips
+``meta.generation`` to N+1 in the same SQLite transaction that changes the rows. A crash
+or an error before that commit leaves N — rows and files — exactly as it was.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aipath.rag import store
+from aipath.rag.bm25_index import BM25Index
+from aipath.rag.dense_index import INDEX_KINDS, DenseIndex
+from aipath.rag.embeddings import Embedder, get_embedder
+
+_NAME = re.compile(r"^[\w][\w.-]{0,63}$")
+
+
+class KnowledgeBaseError(ValueError):
+    """A user-facing problem with a knowledge base (missing, exists, bad name, …)."""
+
+
+def kb_root(home: Path) -> Path:
+    return home / "kb"
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name) or ".." in name:
+        raise KnowledgeBaseError(
+            f"invalid knowledge-base name '{name}': use letters, digits, '_', '-', '.' "
+            "(at most 64 characters, not starting with '.' or '-')")
+    return name
+
+
+def list_knowledge_bases(home: Path) -> list[str]:
+    root = kb_root(home)
+    return sorted(p.name for p in root.iterdir() if (p / "kb.sqlite").exists()) if root.exists() else []
+
+
+@dataclass
+class Settings:
+    """Per-knowledge-base choices, fixed at creation (the embedder can be changed by re-embedding)."""
+
+    embedder: str = "auto"  # minilm | e5 | tei:URL | openai:URL#MODEL | auto (decided at first add)
+    index: str = "flat"  # flat (exact) | hnsw
+    chunker: str = "recursive"
+    chunk_tokens: int = 200
+    chunk_overlap: int = 32
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        assert self.index in INDEX_KINDS, f"index must be one of {INDEX_KINDS}"
+        assert 0 <= self.chunk_overlap < self.chunk_tokens
+
+
+class KnowledgeBase:
+    def __init__(self, home: Path, name: str) -> None:
+        self.name = check_name(name)
+        self.path = kb_root(home) / name
+        if not (self.path / "kb.sqlite").exists():
+            raise KnowledgeBaseError(
+                f"knowledge base '{name}' does not exist; create it with `aipath kb create {name}`")
+        self.db = store.connect(self.path / "kb.sqlite")
+        self._loaded_generation = -1
+        self._dense: DenseIndex | None = None
+        self._bm25: BM25Index | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------
+    @classmethod
+    def create(cls, home: Path, name: str, settings: Settings | None = None) -> "KnowledgeBase":
+        path = kb_root(home) / check_name(name)
+        if (path / "kb.sqlite").exists():
+            raise KnowledgeBaseError(f"knowledge base '{name}' already exists")
+        path.mkdir(parents=True, exist_ok=True)
+        settings = settings or Settings()
+        db = store.connect(path / "kb.sqlite")
+        store.set_meta(db, embedder=settings.embedder, index=settings.index,
+                       chunker=settings.chunker, chunk_tokens=settings.chunk_tokens,
+                       chunk_overlap=settings.chunk_overlap, generation=0, dim=0,
+                       embedder_name="", **settings.extra)
+        db.close()
+        return cls(home, name)
+
+    @staticmethod
+    def drop(home: Path, name: str) -> None:
+        path = kb_root(home) / check_name(name)
+        if not (path / "kb.sqlite").exists():
+            raise KnowledgeBaseError(f"knowledge base '{name}' does not exist")
+        shutil.rmtree(path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return store.get_meta(self.db)
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """One writer at a time per knowledge base, across threads and processes."""
+        with open(self.path / "lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # ---- indexes ---------------------------------------------------------------------
+    def generation_dir(self, generation: int) -> Path:
+        return self.path / "gen" / str(generation)
+
+    def indexes(self) -> tuple[DenseIndex | None, BM25Index]:
+        """The indexes of the committed generation, reloaded when another writer moved on."""
+        generation = self.meta["generation"]
+        if generation != self._loaded_generation:
+            folder = self.generation_dir(generation)
+            dense_path = folder / "dense.faiss"
+            self._dense = (DenseIndex.load(dense_path, self.meta["index"])
+                           if dense_path.exists() else None)
+            self._bm25 = (BM25Index.load(folder / "bm25") if (folder / "bm25").exists()
+                          else BM25Index())
+            self._loaded_generation = generation
+        assert self._bm25 is not None
+        return self._dense, self._bm25
+
+    def embedder(self) -> Embedder:
+        spec = self.meta["embedder"]
+        if spec == "auto":
+            raise KnowledgeBaseError(f"knowledge base '{self.name}' is empty; add documents first")
+        return get_embedder(spec)
+
+    def commit_generation(self, dense: DenseIndex | None, bm25: BM25Index, **meta: Any) -> None:
+        """Write the new generation's files, then flip to it inside the open transaction.
+
+        Must be called inside ``BEGIN IMMEDIATE`` under ``write_lock``; the caller commits.
+        """
+        old = self.meta["generation"]
+        new = old + 1
+        folder = self.generation_dir(new)
+        shutil.rmtree(folder, ignore_errors=True)  # debris of a crashed attempt
+        folder.mkdir(parents=True)
+        if dense is not None:
+            dense.save(folder / "dense.faiss")
+        bm25.save(folder / "bm25")
+        store.set_meta(self.db, generation=new, **meta)
+
+    def prune_generations(self) -> None:
+        """Keep the current and previous generation (a reader may still be loading it)."""
+        current = self.meta["generation"]
+        for folder in (self.path / "gen").glob("*"):
+            if folder.name.isdigit() and int(folder.name) < current - 1:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.write_lock():
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            self.prune_generations()
+
+    # ---- reading ---------------------------------------------------------------------
+    def documents(self) -> list[store.DocumentRow]:
+        return store.list_documents(self.db)
+
+    def find_document(self, ref: str) -> store.DocumentRow:
+        """A document by id or by name (exact)."""
+        docs = self.documents()
+        matches = [d for d in docs if str(d.id) == ref or d.name == ref]
+        if not matches:
+            raise KnowledgeBaseError(
+                f"no document '{ref}' in '{self.name}'; see `aipath kb docs {self.name}`")
+        if len(matches) > 1:
+            raise KnowledgeBaseError(f"'{ref}' names several documents; use its id")
+        return matches[0]
+
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])

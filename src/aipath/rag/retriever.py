@@ -1,0 +1,88 @@
+"""Search a knowledge base: BM25, dense, or both fused; optional reranking.
+
+Each retriever contributes its top ``depth`` candidates; fusion (``aipath.rag.fusion``)
+merges them. Every hit keeps both raw scores, so callers can judge relevance themselves.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from aipath.rag import fusion, store
+from aipath.rag.kb import KnowledgeBase
+from aipath.rag.rerank import Reranker
+
+Mode = Literal["hybrid", "bm25", "dense"]
+MODES = ("hybrid", "bm25", "dense")
+
+
+@dataclass
+class SearchConfig:
+    mode: str = "hybrid"
+    top_k: int = 5
+    depth: int = 50  # candidates taken from each retriever before fusion
+    fusion: str = "weighted"
+    bm25_weight: float = 0.5  # the dense weight is 1 - bm25_weight
+    rrf_k: int = 60
+
+    def __post_init__(self) -> None:
+        assert self.mode in MODES, f"mode must be one of {MODES}"
+        assert self.fusion in fusion.FUSIONS, f"fusion must be one of {fusion.FUSIONS}"
+        assert self.top_k > 0 and self.depth >= self.top_k
+        assert 0.0 <= self.bm25_weight <= 1.0
+
+
+@dataclass
+class Hit:
+    chunk: store.ChunkRow
+    score: float
+    bm25: float = 0.0
+    dense: float = 0.0
+    rerank: float | None = None
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
+           reranker: Reranker | None = None) -> SearchResult:
+    config = config or SearchConfig()
+    started = time.perf_counter()
+    dense_index, bm25_index = kb.indexes()
+    bm25_hits = bm25_index.search(query, config.depth) if config.mode != "dense" else []
+    dense_hits = []
+    if config.mode != "bm25" and dense_index is not None and len(dense_index):
+        vector = kb.embedder().embed([query], kind="query")[0]
+        dense_hits = dense_index.search(vector, config.depth)
+    ranked = _fuse(config, bm25_hits, dense_hits)
+    bm25_of, dense_of = dict(bm25_hits), dict(dense_hits)
+    timings = {"retrieve": time.perf_counter() - started}
+    keep = config.depth if reranker else config.top_k
+    rows = store.get_chunks(kb.db, [cid for cid, _ in ranked[:keep]])
+    hits = [Hit(rows[cid], score, bm25_of.get(cid, 0.0), dense_of.get(cid, 0.0))
+            for cid, score in ranked[:keep] if cid in rows]
+    if reranker and hits:
+        started = time.perf_counter()
+        scores = reranker.rerank(query, [h.chunk.text for h in hits])
+        for hit, score in zip(hits, scores):
+            hit.rerank = score
+        hits.sort(key=lambda h: -(h.rerank or 0.0))
+        timings["rerank"] = time.perf_counter() - started
+    return SearchResult(hits[:config.top_k], timings)
+
+
+def _fuse(config: SearchConfig, bm25_hits: fusion.Ranking,
+          dense_hits: fusion.Ranking) -> fusion.Ranking:
+    if config.mode == "bm25":
+        return bm25_hits
+    if config.mode == "dense":
+        return dense_hits
+    weights = [config.bm25_weight, 1.0 - config.bm25_weight]
+    if config.fusion == "rrf":
+        return fusion.rrf([bm25_hits, dense_hits], config.rrf_k, weights)
+    return fusion.weighted([bm25_hits, dense_hits], weights)
