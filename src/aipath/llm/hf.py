@@ -57,12 +57,15 @@ def config_from_hf(hf: Mapping) -> ModelConfig:
     """Our config from a ``config.json`` dict (Llama/Mistral/Qwen2/Qwen3, GPT-2, BERT)."""
     kind = hf["model_type"]
     if kind in LLAMA_TYPES:
+        rope = hf.get("rope_parameters") or hf.get("rope_scaling") or {}
+        if rope.get("rope_type", "default") != "default":
+            raise ValueError(f"RoPE scaling {rope['rope_type']!r} is not implemented")
         return ModelConfig.llama(
             vocab_size=hf["vocab_size"], dim=hf["hidden_size"], n_layers=hf["num_hidden_layers"],
             n_heads=hf["num_attention_heads"], n_kv_heads=hf.get("num_key_value_heads"),
             head_dim=hf.get("head_dim"), hidden_dim=hf["intermediate_size"],
             max_seq_len=hf.get("max_position_embeddings", 2048), norm_eps=hf.get("rms_norm_eps", 1e-6),
-            rope_theta=hf.get("rope_theta", 10000.0), tie_embeddings=hf.get("tie_word_embeddings", False),
+            rope_theta=hf.get("rope_theta") or rope.get("rope_theta", 10000.0), tie_embeddings=hf.get("tie_word_embeddings", False),
             qkv_bias=kind == "qwen2" or hf.get("attention_bias", False), qk_norm=kind == "qwen3", family=kind,
         )  # fmt: skip
     if kind == "gpt2":

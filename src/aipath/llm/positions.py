@@ -14,9 +14,9 @@ from torch import nn
 
 def sinusoidal_table(n_positions: int, dim: int, base: float = 10000.0) -> torch.Tensor:
     """``PE[p, 2i] = sin(p / base^(2i/d))`` and ``PE[p, 2i+1] = cos(...)``; shape ``(n, dim)``."""
-    pos = torch.arange(n_positions, dtype=torch.float64)[:, None]
-    freq = base ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim)
-    table = torch.zeros(n_positions, dim, dtype=torch.float64)
+    pos = torch.arange(n_positions, dtype=torch.float64, device="cpu")[:, None]
+    freq = base ** (torch.arange(0, dim, 2, dtype=torch.float64, device="cpu") / dim)
+    table = torch.zeros(n_positions, dim, dtype=torch.float64, device="cpu")
     table[:, 0::2] = torch.sin(pos / freq)
     table[:, 1::2] = torch.cos(pos / freq[: dim // 2])
     return table.float()
@@ -60,8 +60,9 @@ class RotaryEmbedding(nn.Module):
 
     def __init__(self, head_dim: int, max_seq_len: int, theta: float = 10000.0) -> None:
         super().__init__()
-        inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
-        angles = torch.arange(max_seq_len, dtype=torch.float32)[:, None] * inv_freq[None, :]
+        # Tables are computed on the CPU even inside ``torch.device("meta")`` (fast loading).
+        inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64, device="cpu").float() / head_dim))
+        angles = torch.arange(max_seq_len, dtype=torch.float32, device="cpu")[:, None] * inv_freq[None, :]
         angles = torch.cat((angles, angles), dim=-1)
         self.register_buffer("cos", angles.cos(), persistent=False)
         self.register_buffer("sin", angles.sin(), persistent=False)

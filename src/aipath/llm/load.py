@@ -1,0 +1,59 @@
+"""Build a ready-to-run ``Decoder`` from a GGUF file or a Hugging Face folder, in a chosen dtype.
+
+Models are constructed on the ``meta`` device (no random initialisation of 135M numbers
+that would be overwritten at once) and the loaded tensors are *assigned*, not copied.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import torch
+from safetensors.torch import load_file
+
+from aipath.llm.config import ModelConfig
+from aipath.llm.decoder import Decoder
+from aipath.llm.hf import config_from_hf, convert_hf_state_dict
+from aipath.llm.int8 import quantize_int8_
+
+WeightDtype = Literal["float32", "bfloat16", "int8"]
+TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int8": torch.float32}
+
+
+def build_decoder(cfg: ModelConfig, sd: dict[str, torch.Tensor], dtype: WeightDtype = "float32") -> Decoder:
+    """A ``Decoder`` holding ``sd`` (our names) in float32, bfloat16 or int8 weight-only."""
+    if dtype not in TORCH_DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(TORCH_DTYPES)}, not {dtype!r}")
+    sd = {k: v.to(TORCH_DTYPES[dtype]) for k, v in sd.items()}
+    if cfg.tie_embeddings:
+        sd["lm_head.weight"] = sd["embed.weight"]
+    with torch.device("meta"):
+        model = Decoder(cfg)
+    model.load_state_dict(sd, strict=True, assign=True)
+    if cfg.tie_embeddings:
+        model.lm_head.weight = model.embed.weight
+    model.eval().requires_grad_(False)
+    return quantize_int8_(model) if dtype == "int8" else model
+
+
+def load_hf_folder(folder: str | Path, dtype: WeightDtype = "float32") -> Decoder:
+    """A ``config.json`` + ``*.safetensors`` folder (sharded or not), as saved by ``transformers``."""
+    folder = Path(folder)
+    cfg = config_from_hf(json.loads((folder / "config.json").read_text()))
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"no *.safetensors in {folder}")
+    sd = {k: v for f in files for k, v in load_file(f).items()}
+    return build_decoder(cfg, convert_hf_state_dict(sd, cfg), dtype)
+
+
+def weight_bytes(model: torch.nn.Module) -> int:
+    """Bytes of parameters and buffers, counting shared (tied) tensors once."""
+    seen, total = set(), 0
+    for t in list(model.parameters()) + list(model.buffers()):
+        if t.data_ptr() not in seen:
+            seen.add(t.data_ptr())
+            total += t.nbytes
+    return total
