@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def load_html(data: bytes, name: str) -> Document:
         if element.name == "pre":
             text = element.get_text().strip("\n")
         else:
-            text = re.sub(r"\s+", " ", element.get_text(" ", strip=True))
+            text = re.sub(r"\s+", " ", element.get_text()).strip()
         if not text:
             continue
         if element.name[0] == "h" and element.name[1:].isdigit():
@@ -152,7 +153,7 @@ def load_docx(data: bytes, name: str) -> Document:
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise LoaderError(f"{name}: not a readable .docx file ({exc})") from exc
     blocks: list[Block] = []
     for paragraph in document.paragraphs:

@@ -1,0 +1,38 @@
+"""Shared fixtures for document-QA tests: a scratch data dir and a small bilingual corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CORPUS = {
+    "faiss.md": "# FAISS\n\nFAISS is a library by Meta for efficient similarity search of dense vectors.\n\n"
+                "## Index types\n\nIndexFlatIP performs exact inner-product search. "
+                "HNSW builds a navigable small-world graph for approximate search.\n",
+    "bm25.txt": "BM25 ranks documents by term frequency, inverse document frequency and length "
+                "normalisation. The usual parameters are k1 = 1.2 and b = 0.75.\n\n"
+                "It needs no neural model and is strong on exact identifiers.\n",
+    "milvus.txt": "向量数据库用于存储和检索嵌入向量。\n\nMilvus 是一个开源的分布式向量数据库，"
+                  "支持十亿级向量的相似度检索。\n",
+    "lora.html": "<html><head><title>LoRA</title></head><body><nav>menu</nav><main>"
+                 "<h1>LoRA</h1><p>LoRA freezes the pretrained weights and trains a low-rank "
+                 "update with rank r, often 8 or 16.</p><h2>Merging</h2><p>After training the "
+                 "update can be merged into the base weight.</p></main></body></html>",
+}
+
+
+@pytest.fixture()
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in CORPUS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder

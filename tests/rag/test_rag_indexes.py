@@ -1,0 +1,102 @@
+"""BM25 against a NumPy transcription of Lucene's formula; FAISS against brute force;
+fusion against hand computation; the analyzer on Chinese and English."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from aipath.rag.bm25_index import BM25Index
+from aipath.rag.dense_index import DenseIndex
+from aipath.rag.fusion import rrf, weighted
+from aipath.rag.text_analysis import analyze
+
+DOCS = [
+    "FAISS performs vector similarity search on dense vectors",
+    "BM25 ranks documents with term frequency and inverse document frequency",
+    "向量数据库 Milvus 支持 分布式 向量 检索",
+    "The retriever fuses BM25 and dense vector scores",
+    "jieba 是 中文 分词 工具",
+]
+
+
+def lucene_bm25(corpus: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+    n = len(corpus)
+    avgdl = sum(len(d) for d in corpus) / n
+    scores = np.zeros(n)
+    for term in set(query):
+        df = sum(term in d for d in corpus)
+        if df == 0:
+            continue
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for i, doc in enumerate(corpus):
+            tf = doc.count(term)
+            # Lucene >= 8 drops the constant (k1 + 1) factor from the numerator.
+            scores[i] += idf * tf / (tf + k1 * (1 - b + b * len(doc) / avgdl))
+    return scores
+
+
+@pytest.mark.parametrize("query", ["vector search", "document frequency BM25", "向量检索", "中文分词",
+                                   "nothing matches here"])
+def test_bm25_matches_lucene_formula(query: str) -> None:
+    tokens = [analyze(d) for d in DOCS]
+    index = BM25Index().build(list(range(10, 15)), tokens)
+    expected = lucene_bm25(tokens, analyze(query))
+    np.testing.assert_allclose(index.scores(query), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_bm25_chinese_query_scores_positive_and_ranks_right(tmp_path) -> None:
+    index = BM25Index().build([1, 2, 3, 4, 5], [analyze(d) for d in DOCS])
+    hits = index.search("如何做中文分词？", 3)
+    assert hits[0][0] == 5 and hits[0][1] > 0
+    index.save(tmp_path / "bm25")
+    loaded = BM25Index.load(tmp_path / "bm25")
+    assert loaded.search("如何做中文分词？", 3) == hits
+
+
+def test_analyzer_segments_chinese_and_stems_english() -> None:
+    terms = analyze("如何构建向量数据库？ Building indexes with read_csv")
+    assert {"构建", "向量", "数据库"} <= set(terms)
+    assert "如何" not in terms  # question words are stop words
+    assert {"build", "index", "read_csv", "read", "csv"} <= set(terms)
+    assert analyze("ＦＡＩＳＳ") == analyze("faiss")  # full-width folded
+
+
+def _random_unit(n: int, dim: int, seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_dense_index_matches_brute_force_and_deletes(kind: str, tmp_path) -> None:
+    vectors = _random_unit(300, 16, 0)
+    ids = list(range(1000, 1300))
+    index = DenseIndex(16, kind)
+    index.add(ids, vectors)
+    query = _random_unit(1, 16, 1)[0]
+    brute = np.argsort(-(vectors @ query))[:10]
+    got = index.search(query, 10)
+    assert [i for i, _ in got] == [ids[j] for j in brute]
+    np.testing.assert_allclose([s for _, s in got], (vectors @ query)[brute], rtol=1e-5)
+    drop = [ids[j] for j in brute[:3]]
+    index.remove(drop)
+    assert len(index) == 297 and not set(drop) & {i for i, _ in index.search(query, 20)}
+    index.save(tmp_path / "x.faiss")
+    again = DenseIndex.load(tmp_path / "x.faiss", kind)
+    assert again.search(query, 5) == index.search(query, 5)
+
+
+def test_rrf_and_weighted_fusion_by_hand() -> None:
+    a = [(1, 10.0), (2, 5.0), (3, 1.0)]
+    b = [(3, 0.9), (1, 0.45)]
+    fused = dict(rrf([a, b], k=60))
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused[2] == pytest.approx(1 / 62)
+    w = dict(weighted([a, b], [0.3, 0.7]))
+    assert w[1] == pytest.approx(0.3 * 1.0 + 0.7 * 0.5)
+    assert w[3] == pytest.approx(0.3 * 0.1 + 0.7 * 1.0)
+    assert w[2] == pytest.approx(0.3 * 0.5)
+    assert weighted([[], b], [0.5, 0.5])[0][0] == 3

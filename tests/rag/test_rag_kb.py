@@ -1,0 +1,152 @@
+"""Knowledge bases: add, dedup, delete, atomicity under failure, concurrent writers,
+re-embedding with another dimension, remote embedders and reranker over HTTP."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aipath.rag import bm25_index
+from aipath.rag.ingest import SourceFile, add_documents, reembed, remove_document
+from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings, list_knowledge_bases
+from aipath.rag.rerank import TEIReranker
+from aipath.rag.retriever import SearchConfig, search
+
+from .tei_stub import TEIStub
+
+
+@pytest.fixture()
+def tei():
+    stub = TEIStub(dim=8)
+    yield stub
+    stub.close()
+
+
+def _files(folder: Path) -> list[SourceFile]:
+    return [SourceFile.from_path(p, folder) for p in sorted(folder.iterdir())]
+
+
+def _snapshot(kb: KnowledgeBase) -> tuple:
+    docs = [(d.name, d.sha256, d.n_chunks) for d in kb.documents()]
+    hits = [(h.chunk.id, round(h.score, 6)) for h in search(kb, "vector database", SearchConfig(top_k=10)).hits]
+    return docs, hits, kb.meta["generation"]
+
+
+def test_add_dedup_search_remove(home: Path, corpus: Path) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    report = add_documents(kb, _files(corpus))
+    assert sorted(n for n, _, _ in report.added) == sorted(p.name for p in corpus.iterdir())
+    assert not report.failed and not report.duplicates
+    again = add_documents(kb, _files(corpus))
+    assert not again.added and len(again.duplicates) == 4  # same content: nothing changes
+    assert list_knowledge_bases(home) == ["t"]
+    top = search(kb, "Which parameters does BM25 use?", SearchConfig(top_k=3)).hits[0]
+    assert top.chunk.source == "bm25.txt" and top.bm25 > 0 and top.dense > 0
+    zh = search(kb, "开源的分布式向量数据库是哪个", SearchConfig(mode="bm25", top_k=3)).hits
+    assert zh[0].chunk.source == "milvus.txt" and zh[0].score > 0
+    removed = remove_document(kb, "bm25.txt")
+    assert removed.name == "bm25.txt"
+    hits = search(kb, "BM25 parameters k1", SearchConfig(top_k=10)).hits
+    assert all(h.chunk.source != "bm25.txt" for h in hits)
+    with pytest.raises(KnowledgeBaseError, match="no document"):
+        remove_document(kb, "bm25.txt")
+
+
+def test_failure_during_commit_leaves_kb_unchanged(home: Path, corpus: Path, monkeypatch) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    first, rest = _files(corpus)[:2], _files(corpus)[2:]
+    add_documents(kb, first)
+    before = _snapshot(kb)
+
+    def crash(self, folder):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bm25_index.BM25Index, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        add_documents(kb, rest)
+    monkeypatch.undo()
+    assert _snapshot(kb) == before
+    reopened = KnowledgeBase(home, "t")
+    assert _snapshot(reopened) == before
+    # The next change succeeds over the debris of the failed one.
+    assert len(add_documents(reopened, rest).added) == 2
+
+
+def test_bad_file_in_batch(home: Path, corpus: Path) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    bad = SourceFile("broken.pdf", b"%PDF-1.7 not really")
+    strict = add_documents(kb, _files(corpus) + [bad], strict=True)
+    assert strict.failed and not strict.added and kb.documents() == []
+    lenient = add_documents(kb, _files(corpus) + [bad])
+    assert len(lenient.added) == 4 and lenient.failed[0][0] == "broken.pdf"
+
+
+def test_concurrent_writers_lose_nothing(home: Path) -> None:
+    KnowledgeBase.create(home, "t", Settings(embedder="minilm")).close()
+    errors: list[BaseException] = []
+
+    def writer(i: int) -> None:
+        try:
+            kb = KnowledgeBase(home, "t")
+            add_documents(kb, [SourceFile(f"doc{i}.txt", f"Document number {i} about topic {i}.".encode())])
+            kb.close()
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    kb = KnowledgeBase(home, "t")
+    assert sorted(d.name for d in kb.documents()) == [f"doc{i}.txt" for i in range(6)]
+    dense, bm25 = kb.indexes()
+    assert len(dense) == len(bm25) == kb.chunk_count() == 6
+
+
+def test_reembed_changes_dimension_without_crashing(home: Path, corpus: Path, tei: TEIStub) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, _files(corpus))
+    assert kb.meta["dim"] == 384
+    assert reembed(kb, f"tei:{tei.url}") == kb.chunk_count()
+    assert kb.meta["dim"] == 8 and kb.meta["embedder"] == f"tei:{tei.url}"
+    hits = search(kb, "FAISS similarity search", SearchConfig(mode="dense", top_k=2)).hits
+    assert len(hits) == 2
+    assert any(path == "/embed" for path, _ in tei.requests)
+    # New documents are embedded by the new model too.
+    add_documents(kb, [SourceFile("new.txt", b"A new document about similarity search.")])
+    dense, _ = kb.indexes()
+    assert len(dense) == kb.chunk_count()
+
+
+def test_openai_embeddings_client_orders_rows(tei: TEIStub) -> None:
+    from aipath.rag.embeddings import RemoteEmbedder
+
+    embedder = RemoteEmbedder(tei.url, "openai", model="m")
+    got = embedder.embed(["alpha text", "beta words", "gamma"])
+    tei_embedder = RemoteEmbedder(tei.url, "tei")
+    np.testing.assert_allclose(got, tei_embedder.embed(["alpha text", "beta words", "gamma"]), atol=1e-6)
+
+
+def test_tei_reranker_reorders_hits(home: Path, corpus: Path, tei: TEIStub) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, _files(corpus))
+    result = search(kb, "merged base weight", SearchConfig(top_k=3), TEIReranker(tei.url))
+    assert "rerank" in result.timings
+    scores = [h.rerank for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_names_are_validated(home: Path) -> None:
+    for bad in ["../evil", "a/b", ".hidden", "", "x" * 80]:
+        with pytest.raises(KnowledgeBaseError, match="invalid"):
+            KnowledgeBase.create(home, bad)
+    KnowledgeBase.create(home, "知识库_1").close()
+    with pytest.raises(KnowledgeBaseError, match="already exists"):
+        KnowledgeBase.create(home, "知识库_1")
+    with pytest.raises(KnowledgeBaseError, match="does not exist"):
+        KnowledgeBase(home, "missing")
