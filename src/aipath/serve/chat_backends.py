@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Protocol
 
 from aipath.config import LLMEndpoint
@@ -86,9 +86,14 @@ class LocalChat:
     name = "SmolLM2-135M-Instruct (aipath.llm, local)"
 
     def __init__(self, dtype: str = "float32") -> None:
+        self.dtype = dtype
+
+    @cached_property
+    def llm(self):
+        """Loaded on first use, so answers that need no generation never pay for it."""
         from aipath.llm import load_local_llm
 
-        self.llm = load_local_llm(dtype=dtype)
+        return load_local_llm(dtype=self.dtype)
 
     def stream(self, messages: list[Message], max_tokens: int = 256,
                temperature: float = 0.0) -> Iterator[str]:

@@ -1,0 +1,83 @@
+"""Answering: citations parsed, prompts carry numbered sources, no LLM call without
+relevant sources, and the OpenAI streaming client decodes SSE chunks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aipath.cli import app
+from aipath.rag.answer import answer, build_messages, cited_numbers, language_of
+from aipath.rag.ingest import SourceFile, add_documents
+from aipath.rag.kb import KnowledgeBase, Settings
+from aipath.rag.retriever import SearchConfig, search
+from aipath.serve.chat_backends import BackendError, _sse_deltas
+
+
+class NeverCalled:
+    name = "must-not-run"
+
+    def stream(self, *args, **kwargs):
+        raise AssertionError("the LLM must not be called without relevant sources")
+
+
+def test_cited_numbers() -> None:
+    assert cited_numbers("A [2] and B [1, 3]. Again [2]; bad [9] [0]. 中文[4]、[1，2]", 4) == [2, 1, 3, 4]
+    assert cited_numbers("no citations", 3) == []
+
+
+def test_messages_number_the_sources(home: Path, corpus: Path) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, [SourceFile.from_path(p, corpus) for p in corpus.iterdir()])
+    hits = search(kb, "LoRA rank", SearchConfig(top_k=2)).hits
+    messages = build_messages("What rank does LoRA use?", hits)
+    assert messages[0]["role"] == "system" and "[1]" in messages[0]["content"]
+    assert "[1] (lora.html, LoRA)" in messages[1]["content"] and "[2] (" in messages[1]["content"]
+    zh = build_messages("LoRA 的秩一般取多少？", hits)
+    assert "用中文回答" in zh[0]["content"] and language_of("LoRA 的秩一般取多少？") == "zh"
+
+
+def test_irrelevant_question_never_reaches_the_llm(home: Path, corpus: Path) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, [SourceFile.from_path(p, corpus) for p in corpus.iterdir()])
+    result = answer(kb, "What is the capital of Peru?", NeverCalled())
+    assert not result.found and result.sources == [] and "could not find" in result.text
+    zh = answer(kb, "秘鲁的首都是哪里？", NeverCalled())
+    assert zh.text == "知识库中没有找到与这个问题相关的内容。"
+
+
+def test_sse_deltas() -> None:
+    chunks = [{"choices": [{"delta": {"role": "assistant"}}]},
+              {"choices": [{"delta": {"content": "Hel"}}]},
+              {"choices": [{"delta": {"content": "lo"}, "finish_reason": None}]}]
+    lines = [f"data: {json.dumps(c)}" for c in chunks] + ["", ": keep-alive", "data: [DONE]",
+                                                          "data: {\"ignored\": true}"]
+    assert list(_sse_deltas(iter(lines))) == ["Hel", "lo"]
+    with pytest.raises(BackendError, match="malformed"):
+        list(_sse_deltas(iter(["data: {oops"])))
+
+
+def test_kb_cli_round_trip(home: Path, corpus: Path) -> None:
+    runner = CliRunner()
+    h = ["--home", str(home)]
+    assert runner.invoke(app, ["kb", "create", "notes", "--embedder", "minilm", *h]).exit_code == 0
+    added = runner.invoke(app, ["kb", "add", "notes", str(corpus), *h])
+    assert added.exit_code == 0, added.output
+    assert "4 added, 0 duplicates, 0 failed" in added.output
+    again = runner.invoke(app, ["kb", "add", "notes", str(corpus / "bm25.txt"), *h])
+    assert "unchanged" in again.output and "0 added, 1 duplicates" in again.output
+    listed = runner.invoke(app, ["kb", "docs", "notes", *h])
+    assert "bm25.txt" in listed.output and "milvus.txt" in listed.output
+    found = runner.invoke(app, ["query", "notes", "分布式向量数据库", *h])
+    assert found.exit_code == 0 and "milvus.txt" in found.output
+    assert runner.invoke(app, ["kb", "rm", "notes", "milvus.txt", *h]).exit_code == 0
+    missing = runner.invoke(app, ["kb", "rm", "notes", "milvus.txt", *h])
+    assert missing.exit_code == 1 and "no document" in missing.output
+    assert "notes" in runner.invoke(app, ["kb", "list", *h]).output
+    assert runner.invoke(app, ["kb", "drop", "notes", "--yes", *h]).exit_code == 0
+    assert "No knowledge bases" in runner.invoke(app, ["kb", "list", *h]).output
+    nope = runner.invoke(app, ["ask", "nope", "hi", *h])
+    assert nope.exit_code == 1 and "aipath kb create nope" in nope.output

@@ -1,0 +1,48 @@
+"""Embedders: MiniLM equals sentence-transformers on the same weights; e5 behaves as a
+normalised multilingual embedder; batching by length changes nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aipath.rag.embeddings import (EmbeddingError, MiniLMEmbedder, auto_embedder_spec, get_embedder,
+                                   length_sorted_batches, minilm_dir)
+
+TEXTS = ["A short one.", "FAISS performs exact inner product search over dense vectors.",
+         "向量数据库用于检索。", "word " * 300, "Another sentence about BM25 ranking."]
+
+
+def test_minilm_equals_sentence_transformers() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    ours = get_embedder("minilm").embed(TEXTS)
+    reference = SentenceTransformer(minilm_dir(), device="cpu").encode(
+        TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    np.testing.assert_allclose(ours, reference, atol=2e-5)
+
+
+def test_batching_does_not_change_vectors() -> None:
+    embedder = get_embedder("minilm")
+    batched = embedder.embed(TEXTS)
+    single = np.stack([MiniLMEmbedder.embed(embedder, [t])[0] for t in TEXTS])
+    np.testing.assert_allclose(batched, single, atol=1e-5)
+    batches = length_sorted_batches(TEXTS, 2)
+    assert sorted(i for b in batches for i in b) == list(range(len(TEXTS)))
+
+
+def test_e5_is_normalised_and_multilingual() -> None:
+    e5 = get_embedder("e5")
+    docs = e5.embed(["Milvus 是一个开源的向量数据库。", "今天天气很好，适合去公园散步。"])
+    query = e5.embed(["哪个是开源向量数据库？"], kind="query")[0]
+    np.testing.assert_allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-5)
+    assert docs[0] @ query > docs[1] @ query
+    english = e5.embed(["Milvus is an open-source vector database."])[0]
+    assert english @ docs[0] > english @ docs[1]  # cross-lingual match
+
+
+def test_auto_choice_and_unknown_spec() -> None:
+    assert auto_embedder_spec("Plain English documentation text.") == "minilm"
+    assert auto_embedder_spec("这是中文文档，讲的是向量检索。") == "e5"
+    with pytest.raises(EmbeddingError, match="unknown embedder"):
+        get_embedder("word2vec")
