@@ -15,7 +15,7 @@ from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 from aipath.ml.forest import ForestConfig, RandomForest
-from aipath.ml.kmeans import kmeans, kmeans_plus_plus
+from aipath.ml.kmeans import kmeans, kmeans_plus_plus, kmeans_restarts
 from aipath.ml.knn import KNN
 from aipath.ml.linear_regression import fit_ols, r2_score
 from aipath.ml.logistic import LogisticConfig, LogisticRegressionGD, sigmoid
@@ -163,6 +163,14 @@ def test_kmeans_matches_sklearn_from_same_start():
     assert (ours.labels == ref.labels_).all()
     assert_allclose(ours.inertia, ref.inertia_, rtol=1e-10)
     assert all(b <= a + 1e-9 for a, b in zip(ours.history, ours.history[1:]))
+
+
+def test_kmeans_restarts_reach_sklearns_best_inertia():
+    x, _ = load_iris(return_X_y=True)
+    best = kmeans_restarts(x, 3, n_init=10)
+    assert all(best.inertia <= kmeans(x, 3, seed=s).inertia for s in range(10))
+    ref = KMeans(3, n_init=10, random_state=0).fit(x)
+    assert_allclose(best.inertia, ref.inertia_, rtol=1e-9)
 
 
 def test_pca_matches_sklearn():

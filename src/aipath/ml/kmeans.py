@@ -53,3 +53,10 @@ def kmeans(x: ArrayLike, k: int, init: ArrayLike | None = None, max_iter: int = 
                 centres[j] = x[labels == j].mean(axis=0)
     inertia = float(pairwise_sq_distances(x, centres)[np.arange(len(x)), labels].sum())
     return KMeansResult(centres, labels, inertia, it, history)
+
+
+def kmeans_restarts(x: ArrayLike, k: int, n_init: int = 10, seed: int = 0) -> KMeansResult:
+    """Best of ``n_init`` k-means++ starts: Lloyd only finds a local minimum of the inertia."""
+    assert n_init >= 1
+    runs = [kmeans(x, k, seed=seed + i) for i in range(n_init)]
+    return min(runs, key=lambda r: r.inertia)
