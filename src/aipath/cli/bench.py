@@ -15,3 +15,28 @@ bench_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("rag")
+def bench_rag(
+    chunks: int = typer.Option(192, help="Chunks of 800 characters to embed per embedder."),
+    sizes: str = typer.Option("10000,100000", help="Comma-separated synthetic index sizes."),
+    queries: int = typer.Option(100, help="Queries per mode and size."),
+    embedder: str = typer.Option("minilm-int8", help="Query embedder for dense/hybrid latency."),
+) -> None:
+    """Ingestion throughput per embedder and query latency p50/p95 (bm25, dense, hybrid)
+    at 10k and 100k chunks, with sentence-transformers and rank_bm25 as peers."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from aipath.bench.rag import embedding_throughput, query_latency
+
+    console = Console()
+    table = Table("measurement", "value", "unit", "note", title="aipath bench rag")
+    with console.status("embedding throughput…"):
+        rows = embedding_throughput(chunks)
+    with console.status("query latency…"):
+        rows += query_latency([int(s) for s in sizes.split(",")], queries, embedder)
+    for row in rows:
+        table.add_row(row.what, f"{row.value:.1f}", row.unit, row.note)
+    console.print(table)

@@ -7,11 +7,14 @@ every change (cheap: tokens are analysed once at ingestion and kept in SQLite).
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from aipath.rag.text_analysis import analyze
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 class BM25Index:

