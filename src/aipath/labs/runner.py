@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +20,23 @@ class Outcome:
     out_dir: Path
 
 
+def limit_threads() -> None:
+    """Labs train tiny models: one thread each (``AIPATH_LAB_THREADS`` to change).
+
+    On a busy machine, PyTorch's default of one thread per core makes these small
+    workloads tens of times slower (threads spin waiting for each other).
+    """
+    threads = os.environ.get("AIPATH_LAB_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", threads)  # read when torch is first imported
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(threads))
+
+
 def execute(lab_id: str, out_root: Path = DEFAULT_OUT, quick: bool = False,
             check: bool = False, home: str | Path | None = None) -> Outcome:
     """Run the lab; with ``check`` also run its verification. Progress is stored either way."""
     lab_id = lab_id.lower()
+    limit_threads()
     module = registry.load(lab_id)
     out_dir = out_root / lab_id
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -20,12 +20,17 @@ Transform = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
 class ArrayDataset(Dataset):
-    """Features and integer labels held in memory; an optional transform per sample."""
+    """Features and integer labels held in memory; an optional transform per sample.
+
+    Float features become float32; integer features (token ids) stay integers (int64).
+    """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, transform: Transform | None = None,
                  seed: int = 0) -> None:
         assert len(x) == len(y), "features and labels differ in length"
-        self.x, self.y = np.asarray(x, np.float32), np.asarray(y, np.int64)
+        x = np.asarray(x)
+        self.x = x.astype(np.int64) if x.dtype.kind in "iu" else x.astype(np.float32)
+        self.y = np.asarray(y, np.int64)
         self.transform, self.rng = transform, np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -34,7 +39,7 @@ class ArrayDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.x[i]
         if self.transform is not None:
-            x = self.transform(x, self.rng).astype(np.float32)
+            x = self.transform(x, self.rng).astype(x.dtype)
         return torch.from_numpy(np.ascontiguousarray(x)), torch.tensor(self.y[i])
 
 

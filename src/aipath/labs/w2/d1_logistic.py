@@ -61,7 +61,7 @@ def run(out_dir: Path, quick: bool = False) -> RunResult:
 
 
 def check(quick: bool = False) -> CheckResult:
-    data, ours, ref = _fit(False)
+    data, ours, ref = _fit(quick)
     return CheckResult(LAB, (
         close("weights vs sklearn LogisticRegression", ours.coef, ref.coef_[0], 1e-3),
         close("intercept vs sklearn", ours.intercept, ref.intercept_[0], 1e-3),
