@@ -8,7 +8,7 @@ with q, k and v fused into ``c_attn``, so those are transposed and split.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import torch
 
@@ -86,17 +86,19 @@ def config_from_hf(hf: Mapping) -> ModelConfig:
 
 def convert_hf_state_dict(sd: Mapping[str, torch.Tensor], cfg: ModelConfig) -> dict[str, torch.Tensor]:
     """Rename (and for GPT-2 transpose/split) an HF state dict into ``Decoder``/``Encoder`` names."""
-    rules, fix = {"gpt2": (_GPT2_RULES, _split_gpt2), "bert": (_BERT_RULES, None)}.get(cfg.family, (_LLAMA_RULES, None))
-    out = {}
-    for name, tensor in sd.items():
-        new = _rename(_strip_prefix(name), rules)
-        if new is not None:
-            out[new] = tensor
-    if fix is not None:
-        out = fix(out)
+    out = {new: sd[name] for name, new in hf_to_ours(sd, cfg).items()}
+    if cfg.family == "gpt2":
+        out = _split_gpt2(out)
     if cfg.tie_embeddings:
         out.pop("lm_head.weight", None)
     return out
+
+
+def hf_to_ours(names: Iterable[str], cfg: ModelConfig) -> dict[str, str]:
+    """HF parameter name -> ours, for the names that have a counterpart (buffers, poolers dropped)."""
+    rules = {"gpt2": _GPT2_RULES, "bert": _BERT_RULES}.get(cfg.family, _LLAMA_RULES)
+    pairs = ((name, _rename(_strip_prefix(name), rules)) for name in names)
+    return {name: new for name, new in pairs if new is not None}
 
 
 def _strip_prefix(name: str) -> str:
