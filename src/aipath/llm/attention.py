@@ -22,7 +22,7 @@ from aipath.llm.config import ModelConfig
 from aipath.llm.flash import flash_attention
 from aipath.llm.kv_cache import KVCache
 from aipath.llm.norms import RMSNorm
-from aipath.llm.positions import RotaryEmbedding
+from aipath.llm.positions import apply_rotary
 
 
 def build_mask(q_len: int, start: int, key_valid: torch.Tensor | None, causal: bool = True) -> torch.Tensor | None:
@@ -69,9 +69,9 @@ ATTENTION = {"naive": scaled_dot_product_attention, "flash": flash_attention, "t
 class Attention(nn.Module):
     """Multi-head attention with optional GQA, RoPE, q/k norm and a KV cache."""
 
-    def __init__(self, cfg: ModelConfig, layer: int, causal: bool = True) -> None:
+    def __init__(self, cfg: ModelConfig, layer: int) -> None:
         super().__init__()
-        self.layer, self.causal = layer, causal
+        self.layer = layer  # index into the KV cache
         self.n_heads, self.n_kv, self.hd = cfg.n_heads, cfg.kv_heads, cfg.head_size
         qkv_bias = cfg.bias or cfg.qkv_bias
         self.q = nn.Linear(cfg.dim, self.n_heads * self.hd, bias=qkv_bias)
@@ -85,11 +85,11 @@ class Attention(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        positions: torch.Tensor,
         mask: torch.Tensor | None,
-        rope: RotaryEmbedding | None = None,
+        rope: tuple[torch.Tensor, torch.Tensor] | None = None,
         cache: KVCache | None = None,
     ) -> torch.Tensor:
+        """``rope`` is the ``(cos, sin)`` pair of these positions (None: no rotary encoding)."""
         b, t, _ = x.shape
         q = self.q(x).view(b, t, self.n_heads, self.hd).transpose(1, 2)
         k = self.k(x).view(b, t, self.n_kv, self.hd).transpose(1, 2)
@@ -97,7 +97,7 @@ class Attention(nn.Module):
         if self.q_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
         if rope is not None:
-            q, k = rope(q, k, positions)
+            q, k = apply_rotary(q, k, *rope)
         if cache is not None:
             k, v = cache.update(self.layer, k, v)
         out = ATTENTION[self.impl](q, k, v, mask)

@@ -28,8 +28,8 @@ class DecoderBlock(nn.Module):
         self.mlp_norm = make_norm(cfg.norm, cfg.dim, cfg.norm_eps, cfg.bias)
         self.mlp = make_mlp(cfg.mlp, cfg.dim, cfg.hidden_dim, cfg.bias)
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor | None, rope: RotaryEmbedding | None, cache: KVCache | None) -> torch.Tensor:
-        x = x + self.attn(self.attn_norm(x), positions, mask, rope, cache)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, rope: tuple[torch.Tensor, torch.Tensor] | None, cache: KVCache | None) -> torch.Tensor:
+        x = x + self.attn(self.attn_norm(x), mask, rope, cache)
         return x + self.mlp(self.mlp_norm(x))
 
 
@@ -74,8 +74,9 @@ class Decoder(nn.Module):
         x = self.embed(tokens)
         if self.pos is not None:
             x = x + self.pos(positions)
+        rope = self.rope(positions, x.dtype) if self.rope is not None else None
         for layer in self.layers:
-            x = layer(x, positions, mask, self.rope, cache)
+            x = layer(x, mask, rope, cache)
         if cache is not None:
             cache.advance(t)
         x = self.norm(x[:, -1:] if last_only else x)

@@ -24,13 +24,13 @@ class EncoderBlock(nn.Module):
 
     def __init__(self, cfg: ModelConfig, layer: int) -> None:
         super().__init__()
-        self.attn = Attention(cfg, layer, causal=False)
+        self.attn = Attention(cfg, layer)  # bidirectional: the mask it gets is padding only
         self.attn_norm = LayerNorm(cfg.dim, cfg.norm_eps)
         self.mlp = make_mlp(cfg.mlp, cfg.dim, cfg.hidden_dim, cfg.bias)
         self.mlp_norm = LayerNorm(cfg.dim, cfg.norm_eps)
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        x = self.attn_norm(x + self.attn(x, positions, mask))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        x = self.attn_norm(x + self.attn(x, mask))
         return self.mlp_norm(x + self.mlp(x))
 
 
@@ -54,5 +54,5 @@ class Encoder(nn.Module):
         x = self.embed_norm(self.embed(tokens) + self.pos(positions) + self.segment(segments))
         mask = build_mask(t, 0, key_valid, causal=False)
         for layer in self.layers:
-            x = layer(x, positions, mask)
+            x = layer(x, mask)
         return x

@@ -55,7 +55,7 @@ class RotaryEmbedding(nn.Module):
 
     The cos/sin tables are precomputed once up to ``max_seq_len``; ``forward`` takes a
     ``(batch, seq)`` tensor of position ids, so left-padded batches rotate each row from its
-    own start.
+    own start. The tables are looked up once per forward pass and shared by all layers.
     """
 
     def __init__(self, head_dim: int, max_seq_len: int, theta: float = 10000.0) -> None:
@@ -67,8 +67,11 @@ class RotaryEmbedding(nn.Module):
         self.register_buffer("cos", angles.cos(), persistent=False)
         self.register_buffer("sin", angles.sin(), persistent=False)
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rotate ``q`` and ``k`` of shape ``(batch, heads, seq, head_dim)``."""
-        cos = self.cos[positions].unsqueeze(1).to(q.dtype)  # (batch, 1, seq, head_dim)
-        sin = self.sin[positions].unsqueeze(1).to(q.dtype)
-        return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+    def forward(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(cos, sin)`` of shape ``(batch, 1, seq, head_dim)``, looked up once per forward pass."""
+        return self.cos[positions].unsqueeze(1).to(dtype), self.sin[positions].unsqueeze(1).to(dtype)
+
+
+def apply_rotary(q: torch.Tensor, k: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotate ``q`` and ``k`` of shape ``(batch, heads, seq, head_dim)`` by the angles in ``cos``/``sin``."""
+    return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
