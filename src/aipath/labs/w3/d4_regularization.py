@@ -17,7 +17,7 @@ from aipath.labs.datasets import digits_images
 from aipath.labs.result import Check, CheckResult, RunResult, close
 
 LAB = "w3d4"
-VARIANTS = {"baseline": {}, "L2 (weight decay 5e-3)": {"weight_decay": 5e-3},
+VARIANTS = {"baseline": {}, "L2 (λ = 1e-2)": {"weight_decay": 1e-2},
             "dropout 0.5": {"dropout": 0.5}, "batch norm": {"batch_norm": True}}
 
 
@@ -37,13 +37,13 @@ def _train(name: str, epochs: int, n_train: int) -> list[dict[str, float]]:
     torch.manual_seed(0)
     model = MLP(64, 256, 10, dropout=variant.get("dropout", 0.0),
                 batch_norm=variant.get("batch_norm", False))
-    cfg = TrainConfig(epochs=epochs, batch_size=32, lr=1e-3, optimizer="adamw",
+    cfg = TrainConfig(epochs=epochs, batch_size=32, lr=3e-3, optimizer="adam",
                       weight_decay=variant.get("weight_decay", 0.0), patience=epochs)
     return Trainer(model, cfg, train, val).fit()
 
 
 def run(out_dir: Path, quick: bool = False) -> RunResult:
-    epochs, n_train = (15, 150) if quick else (60, 200)
+    epochs, n_train = (15, 150) if quick else (40, 200)
     histories = {name: _train(name, epochs, n_train) for name in VARIANTS}
     png = out_dir / "regularisation.png"
     with figure(png, f"Overfitting on {n_train} digits, and what fights it", ncols=2) as axes:
@@ -65,7 +65,11 @@ def run(out_dir: Path, quick: bool = False) -> RunResult:
         "为什么有效：L2 让权重变小、函数更平滑；Dropout 随机丢弃神经元，相当于训练很多子网络的集成，"
         "防止神经元共适应；BatchNorm 稳定每层输入分布，允许更大学习率，小批量统计带来的噪声也有轻微正则效果。"
         " / L2 keeps weights small; dropout trains an implicit ensemble; batch norm stabilises "
-        "activations and its batch noise regularises a little.")
+        "activations and its batch noise regularises a little.",
+        "读数提示：看 gap（验证损失 − 训练损失）。基线把训练损失压到接近 0，验证损失却在后期回升；"
+        "正则化后训练损失不再趋近 0、gap 变小。在这个小数据集上验证准确率的差别不大——正则化主要"
+        "改变的是模型有多“自信地记住”训练集。 / Read the gap column: regularisers keep training "
+        "loss away from zero and shrink the gap; on this small set validation accuracy moves little.")
     best = min(rows[1:], key=lambda r: r[3])
     return RunResult(LAB, f"baseline gap {rows[0][3]:.3f}; smallest gap: {best[0]} ({best[3]:.3f}).",
                      (png, report))
