@@ -10,7 +10,7 @@ import pytest
 
 from aipath.rag.bm25_index import BM25Index
 from aipath.rag.dense_index import DenseIndex
-from aipath.rag.fusion import rrf, weighted
+from aipath.rag.fusion import minmax, rrf, zscore
 from aipath.rag.text_analysis import analyze
 
 DOCS = [
@@ -22,7 +22,7 @@ DOCS = [
 ]
 
 
-def lucene_bm25(corpus: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+def lucene_bm25(corpus: list[list[str]], query: list[str], k1: float = 1.2, b: float = 0.4) -> np.ndarray:
     n = len(corpus)
     avgdl = sum(len(d) for d in corpus) / n
     scores = np.zeros(n)
@@ -95,8 +95,14 @@ def test_rrf_and_weighted_fusion_by_hand() -> None:
     assert fused[1] == pytest.approx(1 / 61 + 1 / 62)
     assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
     assert fused[2] == pytest.approx(1 / 62)
-    w = dict(weighted([a, b], [0.3, 0.7]))
-    assert w[1] == pytest.approx(0.3 * 1.0 + 0.7 * 0.5)
-    assert w[3] == pytest.approx(0.3 * 0.1 + 0.7 * 1.0)
-    assert w[2] == pytest.approx(0.3 * 0.5)
-    assert weighted([[], b], [0.5, 0.5])[0][0] == 3
+    m = dict(minmax([a, b], [0.3, 0.7]))
+    assert m[1] == pytest.approx(0.3 * 1.0 + 0.7 * 0.0, abs=1e-6)
+    assert m[3] == pytest.approx(0.3 * 0.0 + 0.7 * 1.0, abs=1e-6)
+    assert m[2] == pytest.approx(0.3 * 4 / 9, abs=1e-6)
+    z = dict(zscore([a, b], [0.3, 0.7]))
+    sa = np.array([10.0, 5.0, 1.0])
+    za = (sa - sa.mean()) / sa.std()
+    assert z[1] == pytest.approx(0.3 * za[0] + 0.7 * -1.0, abs=1e-6)
+    assert z[3] == pytest.approx(0.3 * za[2] + 0.7 * 1.0, abs=1e-6)
+    assert z[2] == pytest.approx(0.3 * za[1], abs=1e-6)
+    assert zscore([[], b], [0.5, 0.5])[0][0] == 3

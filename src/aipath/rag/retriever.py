@@ -23,7 +23,7 @@ class SearchConfig:
     mode: str = "hybrid"
     top_k: int = 5
     depth: int = 50  # candidates taken from each retriever before fusion
-    fusion: str = "weighted"
+    fusion: str = "zscore"
     bm25_weight: float = 0.5  # the dense weight is 1 - bm25_weight
     rrf_k: int = 60
 
@@ -85,4 +85,6 @@ def _fuse(config: SearchConfig, bm25_hits: fusion.Ranking,
     weights = [config.bm25_weight, 1.0 - config.bm25_weight]
     if config.fusion == "rrf":
         return fusion.rrf([bm25_hits, dense_hits], config.rrf_k, weights)
-    return fusion.weighted([bm25_hits, dense_hits], weights)
+    if config.fusion == "minmax":
+        return fusion.minmax([bm25_hits, dense_hits], weights)
+    return fusion.zscore([bm25_hits, dense_hits], weights)

@@ -1,12 +1,12 @@
 """Lexical analysis for BM25, with Chinese as a first-class language.
 
 Text is NFKC-normalised (full-width → half-width) and lower-cased. Runs of CJK ideographs
-go through jieba's search mode, which emits both words and their sub-words (so 向量数据库
-also matches 向量); everything else is split into words, English words Snowball-stemmed.
+go through jieba's search mode, which emits both words and their sub-words (so 数据库
+also matches 数据); everything else is split into words, English words Snowball-stemmed.
 Stop words of both languages, question words included, are dropped.
 
 >>> analyze("如何构建向量数据库？ Building indexes")
-['构建', '向量', '数据', '据库', '数据库', '向量数据库', 'build', 'index']
+['构建', '向量', '数据', '据库', '数据库', 'build', 'index']
 """
 
 from __future__ import annotations

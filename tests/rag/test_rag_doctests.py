@@ -1,0 +1,17 @@
+"""The worked examples in the rag modules' docstrings are executed, so they stay true."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["aipath.rag.fusion", "aipath.rag.text_analysis", "aipath.rag.chunking",
+           "aipath.rag.document", "aipath.rag.evaluation", "aipath.app.uploads"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0
