@@ -46,7 +46,7 @@ class Decoder(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.embed = _embedding(cfg.vocab_size, cfg.dim)
         self.pos = _absolute_positions(cfg)
         self.rope = RotaryEmbedding(cfg.head_size, cfg.max_seq_len, cfg.rope_theta) if cfg.positions == "rope" else None
         self.layers = nn.ModuleList(DecoderBlock(cfg, i) for i in range(cfg.n_layers))
@@ -87,6 +87,18 @@ class Decoder(nn.Module):
         cfg = self.cfg
         dtype = self.norm.weight.dtype
         return KVCache(cfg.n_layers, batch, cfg.kv_heads, max_len or cfg.max_seq_len, cfg.head_size, dtype)
+
+
+def _embedding(n: int, dim: int) -> nn.Embedding:
+    """``nn.Embedding`` that skips its random init on the meta device (fast loading).
+
+    On ``meta``, ``normal_`` goes through torch's reference implementations and imports the
+    compiler stack: seconds of start-up for numbers that are overwritten at once.
+    """
+    emb = nn.Embedding(n, dim, _weight=torch.empty(n, dim))
+    if not emb.weight.is_meta:
+        nn.init.normal_(emb.weight)
+    return emb
 
 
 def _absolute_positions(cfg: ModelConfig) -> nn.Module | None:
