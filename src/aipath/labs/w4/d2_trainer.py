@@ -22,7 +22,7 @@ def _config(quick: bool) -> TrainConfig:
 
 
 def _max_param_diff(a, b) -> float:
-    return max(float((p - q).abs().max()) for p, q in zip(a.parameters(), b.parameters()))
+    return max(float((p - q).abs().max().detach()) for p, q in zip(a.parameters(), b.parameters()))
 
 
 def run(out_dir: Path, quick: bool = False) -> RunResult:
