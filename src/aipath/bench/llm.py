@@ -8,7 +8,7 @@ same thread count. Measured per engine:
 - prefill tokens/s: one 512-token prompt through the model (KV cache filled);
 - decode tokens/s at batch 1: greedy, 128 new tokens, timed from the first new token to
   the last (so the prefill is excluded);
-- total decode throughput at batch 8 and 32: B different 32-token prompts, 64 new tokens each.
+- total decode throughput at batch 8 and 32: B different 32-token prompts, 32 new tokens each.
 
 Results are printed as a Markdown table, with ratios against ``transformers`` float32.
 This is a benchmark, not a test: the numbers depend on the machine and its load.
@@ -39,7 +39,7 @@ class Sizes:
     prefill: int = 512
     decode: int = 128
     batch_prompt: int = 32
-    batch_new: int = 64
+    batch_new: int = 32
     batches: tuple[int, ...] = (8, 32)
 
     @classmethod

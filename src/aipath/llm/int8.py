@@ -4,9 +4,10 @@ Each row ``w[o]`` of a linear layer is stored as ``round(w[o] / s[o])`` in int8 
 ``s[o] = max|w[o]| / 127``: a quarter of float32's memory, and the error of a row is at
 most half a step of that row's own scale.
 
-- ``int8`` (weight-only): activations stay float32; the matmul runs in PyTorch's
-  weight-only kernel ``_weight_int8pack_mm``. Exact to the int8 weights, but on CPUs
-  without AVX-512 that kernel is slower than float32.
+- ``int8`` (weight-only): activations stay float32; each call dequantises the layer's
+  weights into a float32 temporary and multiplies. Exact to the int8 weights and simple;
+  it saves memory, not time. (PyTorch's fused ``_weight_int8pack_mm`` does the same in
+  one kernel but, on this AVX2-only CPU, measured 3-20x slower than dequantising.)
 - ``int8-dynamic``: the same int8 weights, and each activation row is quantised to int8
   on the fly so the matmul runs in fbgemm's int8 kernel (W8A8 "dynamic quantisation").
   Fast on AVX2; adds about 1-3% relative error from quantising activations.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import warnings
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -43,9 +45,7 @@ class Int8Linear(nn.Module):
         return cls(*quantize_per_channel(linear.weight.detach()), linear.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, x.shape[-1]).contiguous()
-        y = torch._weight_int8pack_mm(flat, self.q, self.scale).view(*x.shape[:-1], -1)
-        return y + self.bias if self.bias is not None else y
+        return F.linear(x, self.q.to(x.dtype) * self.scale[:, None], self.bias)
 
 
 class DynamicInt8Linear(nn.Module):
