@@ -124,3 +124,12 @@ def test_ask_streamed_equals_non_streamed_with_local_model(filled: TestClient) -
     done = events[-1]
     assert done["type"] == "done" and text == done["answer"] == plain["answer"]
     assert done["citations"] == plain["citations"]
+
+
+def test_an_empty_knowledge_base_answers_with_nothing(client: TestClient) -> None:
+    client.post("/v1/kb", json={"name": "empty"})
+    for mode in ("hybrid", "bm25", "dense"):
+        response = client.post("/v1/kb/empty/query", json={"query": "anything", "mode": mode})
+        assert response.status_code == 200 and response.json()["chunks"] == []
+    body = client.post("/v1/kb/empty/ask", json={"question": "anything?"}).json()
+    assert body["found"] is False

@@ -123,6 +123,24 @@ def test_reembed_changes_dimension_without_crashing(home: Path, corpus: Path, te
     assert len(dense) == kb.chunk_count()
 
 
+def test_remote_dimension_change_is_a_clear_error(home: Path, corpus: Path, tei: TEIStub) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder=f"tei:{tei.url}"))
+    add_documents(kb, _files(corpus)[:1])
+    docs = kb.documents()
+    tei.dim = 16  # the server was redeployed with another model
+    from aipath.rag.embeddings import get_embedder
+
+    get_embedder.cache_clear()
+    with pytest.raises(KnowledgeBaseError, match="reembed"):
+        add_documents(kb, _files(corpus)[1:])
+    with pytest.raises(KnowledgeBaseError, match="reembed"):
+        search(kb, "vector search")
+    assert kb.documents() == docs
+    assert search(kb, "BM25 parameters", SearchConfig(mode="bm25")).hits
+    assert reembed(kb, f"tei:{tei.url}") == kb.chunk_count()
+    assert len(add_documents(kb, _files(corpus)[1:]).added) == 3
+
+
 def test_openai_embeddings_client_orders_rows(tei: TEIStub) -> None:
     from aipath.rag.embeddings import RemoteEmbedder
 

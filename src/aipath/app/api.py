@@ -190,7 +190,10 @@ def create_app(settings: AppSettings) -> FastAPI:
         kb, lock = registry.reader(name)
         config = SearchConfig(mode=body.mode, top_k=body.top_k, depth=max(50, body.top_k))
         with lock:
-            result = search(kb, body.query, config)
+            try:
+                result = search(kb, body.query, config)
+            except KnowledgeBaseError as exc:
+                raise APIError(409, str(exc), "kb_state_error") from exc
         return QueryResponse(chunks=[_source(i, h) for i, h in enumerate(result.hits, 1)],
                              timings=result.timings)
 
@@ -216,6 +219,8 @@ def create_app(settings: AppSettings) -> FastAPI:
                 final = next(e for e in events() if isinstance(e, Answer))
             except BackendError as exc:
                 raise APIError(502, str(exc), "backend_error") from exc
+            except KnowledgeBaseError as exc:
+                raise APIError(409, str(exc), "kb_state_error") from exc
             return _answer_body(final)
         return StreamingResponse(_sse(events()), media_type="text/event-stream")
 
@@ -230,6 +235,6 @@ def _sse(events: Iterator[str | Answer]) -> Iterator[str]:
             else:
                 payload = {"type": "delta", "text": event}
             yield f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
-    except BackendError as exc:
+    except (BackendError, KnowledgeBaseError) as exc:
         yield f"data: {json.dumps({'type': 'error', 'message': str(exc)})}\n\n"
     yield "data: [DONE]\n\n"

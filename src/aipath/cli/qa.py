@@ -58,7 +58,8 @@ def ask(
     """Answer a question from a knowledge base, streaming, with numbered sources."""
     from aipath.config import LLMEndpoint
     from aipath.rag.answer import Answer, answer_stream
-    from aipath.rag.rerank import TEIReranker
+    from aipath.rag.kb import KnowledgeBaseError
+    from aipath.rag.rerank import RerankError, TEIReranker
     from aipath.serve.chat_backends import BackendError, get_backend
 
     kb = _open_kb(home, name)
@@ -75,7 +76,7 @@ def ask(
                 final = event
             else:
                 console.print(event, end="", markup=False, highlight=False, soft_wrap=True)
-    except BackendError as exc:
+    except (BackendError, KnowledgeBaseError, RerankError) as exc:
         fail(str(exc))
     console.print()
     assert final is not None
@@ -99,10 +100,14 @@ def query(
     home: HomeOption = None,
 ) -> None:
     """Retrieve chunks only (no LLM), with their scores."""
+    from aipath.rag.kb import KnowledgeBaseError
     from aipath.rag.retriever import search
 
     kb = _open_kb(home, name)
-    result = search(kb, text, _search_config(mode, top_k))
+    try:
+        result = search(kb, text, _search_config(mode, top_k))
+    except KnowledgeBaseError as exc:
+        fail(str(exc))
     for i, hit in enumerate(result.hits, 1):
         where = f"page {hit.chunk.page}" if hit.chunk.page else (hit.chunk.heading or "-")
         console.print(f"[bold][{i}][/] {hit.score:.3f} (bm25 {hit.bm25:.2f}, dense {hit.dense:.2f}) "
@@ -141,10 +146,12 @@ def demo(
 ) -> None:
     """Build the `demo` knowledge base from the bundled notes, then start the API."""
     from aipath.rag.demo import ensure_demo_kb
+    from aipath.rag.retriever import search
 
     root = home_dir(home)
     with err_console.status("building the demo knowledge base (first run embeds the notes)…"):
         kb, added = ensure_demo_kb(root)
+        search(kb, "warm up the segmenter and the embedder")  # so the first real query is fast
     console.print(f"Knowledge base [bold]demo[/]: {len(kb.documents())} documents, "
                   f"{kb.chunk_count()} chunks{' (just built)' if added else ''}.")
     console.print("\nTry, in another terminal:\n"

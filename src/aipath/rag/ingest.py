@@ -20,7 +20,7 @@ from aipath.rag.chunking import make_chunker
 from aipath.rag.dense_index import DenseIndex
 from aipath.rag.document import Chunk, Document
 from aipath.rag.embeddings import auto_embedder_spec, get_embedder
-from aipath.rag.kb import KnowledgeBase
+from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.loaders import LoaderError, load_bytes
 from aipath.rag.text_analysis import analyze
 
@@ -93,6 +93,10 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
     if spec == "auto":
         spec = auto_embedder_spec(" ".join(p.document.text[:2000] for p in parsed))
     embedder = get_embedder(spec)
+    if meta["dim"] and embedder.dim != meta["dim"]:
+        raise KnowledgeBaseError(
+            f"the embedder '{spec}' now returns {embedder.dim}-d vectors but '{kb.name}' holds "
+            f"{meta['dim']}-d ones; run `aipath kb reembed {kb.name} {spec}` first")
     texts = [store.index_text(c.heading, c.text) for p in parsed for c in p.chunks]
     vectors = _embed(embedder, texts, progress)
     terms = [analyze(t) for t in texts]

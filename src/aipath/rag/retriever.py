@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from aipath.rag import fusion, store
-from aipath.rag.kb import KnowledgeBase
+from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.rerank import Reranker
 
 Mode = Literal["hybrid", "bm25", "dense"]
@@ -58,6 +58,11 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     dense_hits = []
     if config.mode != "bm25" and dense_index is not None and len(dense_index):
         vector = kb.embedder().embed([query], kind="query")[0]
+        if len(vector) != dense_index.dim:
+            raise KnowledgeBaseError(
+                f"the embedder of '{kb.name}' now returns {len(vector)}-d vectors but the index "
+                f"holds {dense_index.dim}-d ones; run `aipath kb reembed {kb.name} "
+                f"{kb.meta['embedder']}` (or search with --mode bm25)")
         dense_hits = dense_index.search(vector, config.depth)
     ranked = _fuse(config, bm25_hits, dense_hits)
     bm25_of, dense_of = dict(bm25_hits), dict(dense_hits)
