@@ -90,5 +90,7 @@ def test_cli_plan_and_lab(tmp_path, monkeypatch):
     assert progress.load(tmp_path / "home")["w1d1"].check is True
     result = runner.invoke(app, ["lab", "w9d2", "--out", str(out)])
     assert result.exit_code == 0 and "arrives with" in result.output
+    result = runner.invoke(app, ["lab", "--all", "--week", "9", "--out", str(out)])
+    assert result.exit_code == 0 and result.output.count("arrives with") == 7
     assert runner.invoke(app, ["lab", "w99d1"]).exit_code != 0
     assert runner.invoke(app, ["lab", "--all"]).exit_code != 0

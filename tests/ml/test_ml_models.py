@@ -184,3 +184,14 @@ def test_pca_matches_sklearn():
     assert_allclose(ours.transform(x), ref.transform(x) * signs, atol=1e-10)
     full = PCA(4).fit(x)
     assert_allclose(full.inverse_transform(full.transform(x)), x, atol=1e-10)
+
+
+def test_export_text_matches_sklearn_format():
+    from sklearn.tree import export_text
+    x, y = make_classification(200, n_features=5, n_informative=3, random_state=1)
+    x = _float32(x)
+    ours = DecisionTree(TreeConfig(max_depth=3)).fit(x, y)
+    ref = DecisionTreeClassifier(max_depth=3, random_state=0).fit(x, y)
+    assert ours.export_text() == export_text(ref)
+    names = [f"f{i}" for i in range(5)]
+    assert ours.export_text(names) == export_text(ref, feature_names=names)

@@ -46,8 +46,11 @@ def plan(week: Optional[int] = typer.Option(None, "--week", "-w", help="Show one
             done = sum(1 for i in ready if entries.get(i) and entries[i].done)
             ok = sum(1 for i in ready if entries.get(i) and entries[i].check)
             title = w.title_en if english else f"{w.title_zh}\n[dim]{w.title_en}[/dim]"
-            labs = f"{len(ready)}/7" if ready else "[dim]arrives later[/dim]"
-            table.add_row(str(w.number), title, labs, f"{done}/{len(ready)}", str(ok))
+            if ready:
+                table.add_row(str(w.number), title, f"{len(ready)}/7", f"{done}/{len(ready)}",
+                              str(ok))
+            else:
+                table.add_row(str(w.number), title, "[dim]arrives later[/dim]", "–", "–")
         console.print(table)
         console.print("Details: [bold]aipath plan --week N[/bold]; run one: "
                       "[bold]aipath lab w1d1[/bold]")
@@ -58,7 +61,7 @@ def plan(week: Optional[int] = typer.Option(None, "--week", "-w", help="Show one
         raise typer.BadParameter(str(exc)) from exc
     table = Table(title=f"Week {w.number}: {w.title_zh} / {w.title_en}", show_lines=True)
     for col in ("day", "task", "status", "command"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for d in w.days:
         task = (f"[bold]{d.title_en}[/bold]: {d.task_en}" if english else
                 f"[bold]{d.title_zh}[/bold]：{d.task_zh}\n[dim]{d.title_en}: {d.task_en}[/dim]")

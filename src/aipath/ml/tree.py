@@ -152,21 +152,19 @@ class DecisionTree:
     def depth(self) -> int:
         return max(self.nodes[i].depth for i in self.reachable())
 
-    def export_text(self, feature_names: list[str] | None = None, indent: str = "|   ") -> str:
-        """The tree as nested if/else text, like ``sklearn.tree.export_text``."""
+    def export_text(self, feature_names: list[str] | None = None, decimals: int = 2) -> str:
+        """The tree as nested rules, in the same format as ``sklearn.tree.export_text``."""
         lines: list[str] = []
 
         def walk(i: int, level: int) -> None:
-            node = self.nodes[i]
-            pad = indent * level
+            node, pad = self.nodes[i], "|   " * level
             if node.is_leaf:
-                lines.append(f"{pad}|--- class: {int(node.counts.argmax())} (n={node.n})")
+                lines.append(f"{pad}|--- class: {int(node.counts.argmax())}")
                 return
-            name = feature_names[node.feature] if feature_names else f"x[{node.feature}]"
-            lines.append(f"{pad}|--- {name} <= {node.threshold:.3f}")
-            walk(node.left, level + 1)
-            lines.append(f"{pad}|--- {name} >  {node.threshold:.3f}")
-            walk(node.right, level + 1)
+            name = feature_names[node.feature] if feature_names else f"feature_{node.feature}"
+            for op, child in (("<=", node.left), (">", node.right)):
+                lines.append(f"{pad}|--- {name} {op:<2} {node.threshold:.{decimals}f}")
+                walk(child, level + 1)
 
         walk(0, 0)
-        return "\n".join(lines)
+        return "\n".join(lines) + "\n"

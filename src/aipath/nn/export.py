@@ -27,7 +27,11 @@ def load_weights(model: nn.Module, path: Path) -> nn.Module:
 
 
 def export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> Path:
-    """Trace ``model`` in eval mode; the batch dimension stays dynamic."""
+    """Trace ``model`` in eval mode; the batch dimension stays dynamic.
+
+    Uses the TorchScript-based exporter (``dynamo=False``): the newer torch.export-based
+    one needs ``onnxscript``, which this project does not depend on.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     model.eval()
     torch.onnx.export(model, (example,), str(path), input_names=["input"],

@@ -46,9 +46,9 @@ def run(out_dir: Path, quick: bool = False) -> RunResult:
 
     model, history, test, x_test = train_cnn(quick)
     curves = plot_curves(history, out_dir / "curves.png", "Small CNN on 8x8 digits")
-    kernels = model.features[0].weight.detach()[:, 0]
+    kernels = model.features[0].weight.detach()[:, 0].numpy()
     with torch.no_grad():
-        maps = model.features[:2](torch.from_numpy(x_test[:1]))[0]
+        maps = model.features[:2](torch.from_numpy(x_test[:1]))[0].numpy()
     png = out_dir / "kernels_and_maps.png"
     n = min(8, len(kernels))
     with figure(png, "First-layer 3x3 kernels (top) and their ReLU feature maps (bottom)",

@@ -53,11 +53,11 @@ def export_all(out_dir: Path, quick: bool) -> dict[str, float]:
     ref = torch_predict(model, x)
     drop = _dropout_model()
     xt = torch.from_numpy(x[:16])
-    drop.train()
-    train_diff = float((drop(xt) - drop(xt)).abs().max())
-    drop.eval()
-    eval_diff = float((drop(xt) - drop(xt)).abs().max())
     with torch.no_grad():
+        drop.train()
+        train_diff = float((drop(xt) - drop(xt)).abs().max())
+        drop.eval()
+        eval_diff = float((drop(xt) - drop(xt)).abs().max())
         no_grad_out = model(xt)
     return {"onnx_max_diff": float(np.abs(onnx_predict(onnx, x) - ref).max()),
             "pt_max_diff": float(np.abs(torch_predict(reloaded, x) - ref).max()),
