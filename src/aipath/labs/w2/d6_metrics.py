@@ -37,7 +37,8 @@ def run(out_dir: Path, quick: bool = False) -> RunResult:
     with figure(cm_png, "Confusion matrix (positive = malignant)") as ax:
         ax.imshow(cm, cmap="Blues")
         for (i, j), v in np.ndenumerate(cm):
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=16)
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=16,
+                    color="white" if v > cm.max() / 2 else "black")
         ax.set_xticks([0, 1], ["benign", "malignant"])
         ax.set_yticks([0, 1], ["benign", "malignant"])
         label(ax, "rows: truth, columns: prediction", "predicted", "actual")

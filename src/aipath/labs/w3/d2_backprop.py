@@ -69,8 +69,8 @@ def _train_mlp(n: int, epochs: int) -> tuple[MLP, list[float], np.ndarray, np.nd
 
 def run(out_dir: Path, quick: bool = False) -> RunResult:
     random.seed(0)
-    model, losses, x, y = _train_mlp(24 if quick else 60, 12 if quick else 40)
-    side = 16 if quick else 32
+    model, losses, x, y = _train_mlp(24 if quick else 40, 12 if quick else 25)
+    side = 16 if quick else 24
     gx, gy = np.meshgrid(np.linspace(-1.5, 2.5, side), np.linspace(-1, 1.5, side))
     z = np.array([model(list(p))[0].data for p in np.c_[gx.ravel(), gy.ravel()]])
     acc = float(np.mean([(model(list(r))[0].data > 0) == bool(t) for r, t in zip(x, y)]))

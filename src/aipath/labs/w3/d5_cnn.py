@@ -10,9 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 
-from aipath.labs.artefacts import figure, label, write_report
+from aipath.labs.artefacts import figure, write_report
 from aipath.labs.datasets import digits_images
 from aipath.labs.result import Check, CheckResult, RunResult
 
@@ -49,6 +48,7 @@ def run(out_dir: Path, quick: bool = False) -> RunResult:
     kernels = model.features[0].weight.detach()[:, 0].numpy()
     with torch.no_grad():
         maps = model.features[:2](torch.from_numpy(x_test[:1]))[0].numpy()
+    limit = float(abs(kernels).max())
     png = out_dir / "kernels_and_maps.png"
     n = min(8, len(kernels))
     with figure(png, "First-layer 3x3 kernels (top) and their ReLU feature maps (bottom)",
@@ -57,7 +57,7 @@ def run(out_dir: Path, quick: bool = False) -> RunResult:
         axes[0].set_title("input", fontsize=8)
         axes[n + 1].axis("off")
         for i in range(n):
-            axes[1 + i].imshow(kernels[i], cmap="bwr")
+            axes[1 + i].imshow(kernels[i], cmap="bwr", vmin=-limit, vmax=limit)  # white = 0
             axes[1 + i].set_title(f"kernel {i}", fontsize=8)
             axes[n + 2 + i].imshow(maps[i], cmap="viridis")
         for ax in axes:

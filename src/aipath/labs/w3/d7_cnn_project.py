@@ -53,7 +53,8 @@ def run(out_dir: Path, quick: bool = False) -> RunResult:
         im = ax.imshow(cm, cmap="Blues")
         for (i, j), v in np.ndenumerate(cm):
             if v:
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=7)
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
+                        color="white" if v > cm.max() / 2 else "black")
         ax.figure.colorbar(im, ax=ax)
         ax.set_xticks(range(10))
         ax.set_yticks(range(10))
