@@ -184,24 +184,23 @@ def run_llm_bench(quick: bool, dtypes: list[str], threads: int, peers: bool, hom
     from aipath.llm.weight_cache import load_gguf_cached
 
     load_gguf_cached(smollm2_path(), home)  # fill the weight cache once, outside the timings
-    engines = [("aipath", d) for d in dtypes]
-    if peers:
-        engines.append(("transformers", "float32"))
-        if find_spec("llama_cpp") is not None:
-            engines.append(("llama.cpp", "Q4_1/Q8_0"))
+    engines = [("transformers", "float32")] if peers else []  # the reference first, for the ratios
+    if peers and find_spec("llama_cpp") is not None:
+        engines.append(("llama.cpp", "Q4_1/Q8_0"))
+    engines += [("aipath", d) for d in dtypes]
     results = []
     for engine, dtype in engines:
         print(f"measuring {engine} {dtype} ...", file=sys.stderr, flush=True)
         args = json.dumps([engine, dtype, quick, threads, None if home is None else str(home)])
-        code = f"import json,sys; from aipath.bench.llm import run_engine; print(json.dumps(run_engine(*json.loads(sys.argv[1]))))"
+        code = "import json,sys; from aipath.bench.llm import run_engine; print(json.dumps(run_engine(*json.loads(sys.argv[1]))))"
         proc = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"  {engine} {dtype} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
             continue
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(format_table(results, Sizes.quick() if quick else Sizes(), threads) + "\n", flush=True)  # partial runs still report
     if not find_spec("llama_cpp"):
-        print("llama-cpp-python is not installed: no llama.cpp column (the issue's reference: 85-115 tok/s at batch 1).", file=sys.stderr)
-    print(format_table(results, Sizes.quick() if quick else Sizes(), threads))
+        print("llama-cpp-python is not installed: no llama.cpp row (the issue's reference: 85-115 tok/s at batch 1).", file=sys.stderr)
     return results
 
 
