@@ -29,10 +29,18 @@ def tiny_decoder(family: str = "llama", seed: int = 0) -> Decoder:
     return model.eval()
 
 
+VOCAB = {i: bytes([i]) if i < 128 else f"<{i}>".encode() for i in range(256)}
+
+
 def byte_llm(model: Decoder) -> LocalLLM:
-    """One token per byte plus ``<eos>``: any text encodes, so the server can be tested on text."""
-    bpe = BPETokenizer({i: bytes([i]) for i in range(256)}, [], {"<eos>": EOS})
+    """ASCII bytes are tokens 0-127, 128-255 print as ``<N>``: any output is valid UTF-8, so
+    streamed text and token-level oracles agree exactly (random weights emit random ids)."""
+    bpe = BPETokenizer(VOCAB, [], {"<eos>": EOS})
     return LocalLLM(model, LoadedTokenizer(bpe, None, "<eos>", CHAT_TEMPLATE))
+
+
+def detokenize(tokens: list[int]) -> str:
+    return b"".join(VOCAB[t] for t in tokens if t != EOS).decode()
 
 
 def one_at_a_time(model: Decoder, prompt: list[int], max_tokens: int, stop_ids: frozenset[int] = frozenset()) -> list[int]:

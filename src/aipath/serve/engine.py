@@ -32,10 +32,7 @@ class StepOutput:
     token_id: int
     text: str
     logprob: TokenLogprob | None
-
-    @property
-    def finished(self) -> bool:
-        return self.seq.finished
+    finished: bool  # a snapshot: the consumer may read this output steps after it was made
 
 
 @dataclass
@@ -95,6 +92,7 @@ class LLMEngine:
     def abort(self, seq: Sequence) -> None:
         if seq.status is not Status.FINISHED:
             self.scheduler.finish(seq, "abort")
+            self.metrics.finished["abort"] += 1
 
     def has_unfinished(self) -> bool:
         return self.scheduler.has_unfinished()
@@ -131,7 +129,7 @@ class LLMEngine:
             if seq.stream is not None:
                 text += seq.stream.finish()
             self.scheduler.finish(seq, reason)
-        return StepOutput(seq, token, text, logprob)
+        return StepOutput(seq, token, text, logprob, reason is not None)
 
     def generate(self, prompts: list[str] | list[list[int]], params: SamplingParams | list[SamplingParams]) -> list[Completion]:
         """Run a batch of prompts to completion (continuous batching inside); results in order."""
