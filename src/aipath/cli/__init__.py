@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from aipath.cli import bench, kb, labs, llm, qa
+from aipath.cli import bench, kb, labs, llm, qa, serve_llm
 
 app = typer.Typer(
     name="aipath",
@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for module in (kb, qa, llm, labs, bench):
+for module in (kb, qa, llm, labs, bench, serve_llm):
     module.register(app)
 
 

@@ -1,0 +1,154 @@
+"""``aipath bench serve``: an OpenAI-compatible server under N concurrent streaming clients.
+
+Each client sends one streaming ``/v1/completions`` request (greedy, ``ignore_eos`` so every
+request makes exactly ``new_tokens`` tokens); prompts differ in length. Measured per
+concurrency level: total output tokens/s over the wall time of the whole wave, time to
+first token (TTFT) and inter-token latency (ITL) p50/p95, from the clients' side. Peers in
+the same run: (a) the same requests one at a time through ``transformers`` ``generate``
+(SmolLM2 from the same GGUF), (b) llama.cpp's ``llama-server`` with one slot per client,
+when the binary is on PATH. A benchmark, not a test: numbers depend on the machine's load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+TEXT = (
+    "The history of computing is a story of abstraction layered on abstraction. Early machines were "
+    "programmed by rewiring; then came stored programs, assemblers, compilers, operating systems and networks. "
+)
+
+
+@dataclass
+class Row:
+    system: str
+    clients: int
+    tokens_per_s: float
+    ttft_p50: float | None = None
+    ttft_p95: float | None = None
+    itl_p50: float | None = None
+    itl_p95: float | None = None
+
+
+def prompts(n: int) -> list[str]:
+    """``n`` prompts of 1 to 4 sentences, so the batch mixes prompt lengths."""
+    words = TEXT.split()
+    return [f"Request {i}: " + " ".join(words[: 8 + (i * 7) % len(words)]) for i in range(n)]
+
+
+async def _stream_one(client, url: str, model: str, prompt: str, new_tokens: int) -> tuple[float, list[float]]:  # noqa: ANN001 - httpx.AsyncClient
+    """(TTFT, token arrival times) of one streaming request; one SSE chunk per token."""
+    body = {"model": model, "prompt": prompt, "max_tokens": new_tokens, "temperature": 0, "stream": True, "ignore_eos": True}
+    start, arrivals = time.perf_counter(), []
+    async with client.stream("POST", f"{url}/v1/completions", json=body) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if line.startswith("data:") and line[5:].strip() != "[DONE]":
+                choices = json.loads(line[5:]).get("choices") or [{}]
+                if choices[0].get("text"):
+                    arrivals.append(time.perf_counter())
+    return arrivals[0] - start, arrivals
+
+
+async def _wave(url: str, model: str, clients: int, new_tokens: int) -> Row:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=clients + 4)) as client:
+        await _stream_one(client, url, model, "warm up", 4)
+        start = time.perf_counter()
+        results = await asyncio.gather(*(_stream_one(client, url, model, p, new_tokens) for p in prompts(clients)))
+        wall = time.perf_counter() - start
+    ttft = [r[0] for r in results]
+    itl = [b - a for _, times in results for a, b in zip(times, times[1:])]
+    tokens = sum(len(times) for _, times in results)
+    return Row("", clients, tokens / wall, *np.percentile(ttft, [50, 95]), *np.percentile(itl, [50, 95]))
+
+
+def measure_server(name: str, url: str, model: str, clients: list[int], new_tokens: int) -> list[Row]:
+    rows = []
+    for n in clients:
+        row = asyncio.run(_wave(url, model, n, new_tokens))
+        row.system = name
+        rows.append(row)
+    return rows
+
+
+def transformers_one_at_a_time(new_tokens: int, requests: int = 2) -> Row:
+    """``transformers`` float32 greedy ``generate``, requests back to back (its serving rate at any N)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from aipath.llm.local import SMOLLM2_FILE, smollm2_path
+
+    folder = str(smollm2_path().parent)
+    tok = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_FILE)
+    hf = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_FILE, torch_dtype=torch.float32).eval()
+    start = time.perf_counter()
+    for prompt in prompts(requests):
+        ids = tok(prompt, return_tensors="pt")
+        hf.generate(**ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False)
+    return Row("transformers generate, one at a time", 1, requests * new_tokens / (time.perf_counter() - start))
+
+
+def llama_server(clients: list[int], new_tokens: int) -> list[Row]:
+    """llama.cpp's server with one parallel slot per client (restarted per level), if installed."""
+    binary = shutil.which("llama-server")
+    if binary is None:
+        return []
+    from aipath.llm.local import smollm2_path
+
+    rows = []
+    for n in clients:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([binary, "-m", str(smollm2_path()), "--host", "127.0.0.1", "--port", str(port), "-np", str(n),
+                                 "-c", str(n * (new_tokens + 128))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}")
+            rows += measure_server("llama.cpp server", f"http://127.0.0.1:{port}", "smollm2", [n], new_tokens)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return rows
+
+
+def _wait_healthy(url: str, tries: int = 600) -> None:
+    import httpx
+
+    for _ in range(tries):
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+def run_bench(url: str, model: str, clients: list[int], new_tokens: int, peers: bool) -> list[Row]:
+    _wait_healthy(url)
+    rows = measure_server(f"server at {url}", url, model, clients, new_tokens)
+    if peers:
+        rows.append(transformers_one_at_a_time(new_tokens))
+        rows += llama_server(clients, new_tokens)
+    return rows
+
+
+def render_table(rows: list[Row]) -> str:
+    """A Markdown table (for the README and the issue); latencies in ms, '-' where not measured."""
+
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v * 1000:.0f}"
+
+    lines = ["| system | clients | output tok/s | TTFT p50 ms | TTFT p95 ms | ITL p50 ms | ITL p95 ms |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.system} | {r.clients} | {r.tokens_per_s:.1f} | {ms(r.ttft_p50)} | {ms(r.ttft_p95)} | {ms(r.itl_p50)} | {ms(r.itl_p95)} |" for r in rows]
+    return "\n".join(lines)
