@@ -158,7 +158,7 @@ def demo(
                   "  .venv/bin/aipath ask demo \"What is LoRA and why does it save memory?\"\n"
                   "  .venv/bin/aipath ask demo \"什么是 PagedAttention？\"\n"
                   f"  curl -s http://{host}:{port}/v1/kb/demo/query -H 'content-type: application/json' "
-                  "-d '{\"query\": \"BM25\"}'\n")
+                  "-d '{\"query\": \"BM25\"}'\n", soft_wrap=True)
     if not no_serve:
         serve(host=host, port=port, home=root)
 
