@@ -20,6 +20,9 @@ from aipath.serve.chat_backends import BackendError, _sse_deltas
 class NeverCalled:
     name = "must-not-run"
 
+    def load(self):
+        raise AssertionError("the LLM must not be loaded without relevant sources")
+
     def stream(self, *args, **kwargs):
         raise AssertionError("the LLM must not be called without relevant sources")
 

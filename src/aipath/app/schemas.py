@@ -87,4 +87,4 @@ class AskResponse(BaseModel):
     found: bool
     citations: list[int] = Field(description="Source numbers cited inline as [n]")
     sources: list[Source]
-    timings: dict[str, float] = Field(description="Seconds: retrieve, rerank, first_token, generate")
+    timings: dict[str, float] = Field(description="Seconds: retrieve, rerank, load (model), first_token, generate")

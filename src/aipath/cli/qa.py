@@ -66,17 +66,20 @@ def ask(
     config = _search_config(mode, top_k)
     endpoint = LLMEndpoint.from_env(llm_url, llm_model, llm_key)
     try:
-        with err_console.status("loading the language model…"):
-            backend = get_backend(endpoint)
+        backend = get_backend(endpoint)
         final: Answer | None = None
+        waiting = err_console.status("retrieving, then loading the model and reading the sources…")
+        waiting.start()
         for event in answer_stream(kb, question, backend, config,
                                    TEIReranker(rerank_url) if rerank_url else None,
                                    max_tokens, temperature):
+            waiting.stop()
             if isinstance(event, Answer):
                 final = event
             else:
                 console.print(event, end="", markup=False, highlight=False, soft_wrap=True)
     except (BackendError, KnowledgeBaseError, RerankError) as exc:
+        waiting.stop()
         fail(str(exc))
     console.print()
     assert final is not None

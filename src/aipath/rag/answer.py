@@ -105,6 +105,9 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
         yield Answer(question, text, [], [], timings, found=False)
         return
     started = time.perf_counter()
+    backend.load()  # timed apart, so a cold start does not pass for a slow first token
+    timings["load"] = time.perf_counter() - started
+    started = time.perf_counter()
     pieces: list[str] = []
     for delta in backend.stream(build_messages(question, hits), max_tokens, temperature):
         if not pieces:

