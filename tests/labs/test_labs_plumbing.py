@@ -22,6 +22,7 @@ def test_split_standardises_with_training_statistics():
 def test_image_sets_are_scaled_to_unit_range():
     x, y = digits_images(50)
     assert x.shape == (50, 1, 8, 8) and x.max() == 1.0 and x.min() == 0.0
+    assert len(set(y.tolist())) > 5
     m, t = mnist_sample(100)
     assert m.shape == (100, 1, 28, 28) and 0 <= m.min() and m.max() <= 1.0
     assert len(set(t.tolist())) > 5  # shuffled, not the first digit only

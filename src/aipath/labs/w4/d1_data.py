@@ -27,10 +27,10 @@ def run(out_dir: Path, quick: bool = False) -> RunResult:
     with figure(png, "Each row: one training digit, then 5 random augmentations",
                 ncols=6, nrows=4, size=(9, 6.4)) as axes:
         for row, i in enumerate([0, 1, 2, 3]):
-            axes[6 * row].imshow(plain[i][0][0], cmap="gray")
+            axes[6 * row].imshow(plain[i][0][0].numpy(), cmap="gray")
             axes[6 * row].set_title(f"original ({int(plain[i][1])})", fontsize=8)
             for j in range(1, 6):
-                axes[6 * row + j].imshow(augmented[i][0][0], cmap="gray")
+                axes[6 * row + j].imshow(augmented[i][0][0].numpy(), cmap="gray")
                 axes[6 * row + j].set_title(f"augmented {j}", fontsize=8)
         for ax in axes:
             ax.set_xticks([])
