@@ -96,6 +96,15 @@ def test_batch_of_two_equals_two_single_runs(tiny):
     assert greedy(ours, [a, b]) == [greedy(ours, [a])[0], greedy(ours, [b])[0]]
 
 
+def test_prompts_that_cannot_be_generated_from_are_clear_errors(tiny):
+    _, ours = tiny
+    with pytest.raises(ValueError, match="at least one token"):
+        list(generate_tokens(ours, [[1], []], SamplingParams()))
+    with pytest.raises(ValueError, match="context of 128"):
+        list(generate_tokens(ours, [[1] * 128], SamplingParams()))
+    assert list(generate_tokens(ours, [[1]], SamplingParams(max_tokens=0))) == []
+
+
 def test_seeded_sampling_is_reproducible_and_stop_ids_end_a_row(tiny):
     _, ours = tiny
     params = dict(temperature=1.0, top_k=20, top_p=0.9, seed=7)

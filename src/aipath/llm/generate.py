@@ -19,7 +19,8 @@ from aipath.llm.sampling import SamplingParams, next_tokens
 
 def left_pad(prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     """``(tokens, valid)`` of shape (B, longest); padding repeats each row's first token."""
-    assert prompts and all(prompts), "every prompt needs at least one token"
+    if not prompts or not all(prompts):
+        raise ValueError("every prompt needs at least one token")
     width = max(len(p) for p in prompts)
     tokens = torch.tensor([[p[0]] * (width - len(p)) + p for p in prompts])
     valid = torch.tensor([[False] * (width - len(p)) + [True] * len(p) for p in prompts])
@@ -37,8 +38,10 @@ def generate_tokens(
     """
     tokens, valid = left_pad(prompts)
     batch, width = tokens.shape
+    if width >= model.cfg.max_seq_len:
+        raise ValueError(f"a prompt of {width} tokens leaves no room in the model's context of {model.cfg.max_seq_len}")
     max_len = min(width + params.max_tokens, model.cfg.max_seq_len)
-    if params.max_tokens == 0 or width >= max_len:
+    if params.max_tokens == 0:
         return
     cache = model.new_cache(batch, max_len)
     generator = torch.Generator().manual_seed(params.seed) if params.seed is not None else None
