@@ -48,35 +48,43 @@ def by_torch() -> dict[str, float]:
             "dL/db": b.grad.item()}
 
 
-def _train_mlp(n: int, epochs: int) -> tuple[MLP, list[float], np.ndarray, np.ndarray]:
+def _train_mlp(n: int, epochs: int, batch: int = 8) -> tuple[MLP, list[float], np.ndarray,
+                                                               np.ndarray]:
+    """Mini-batch SGD on a hinge loss, micrograd style: many small updates per epoch."""
     from sklearn.datasets import make_moons
 
     x, y = make_moons(n, noise=0.1, random_state=0)
     target = 2.0 * y - 1  # ±1 targets for a hinge loss
-    model, losses = MLP(2, [12, 12, 1], seed=1), []
-    for epoch in range(epochs):
-        scores = [model(list(row))[0] for row in x]
-        loss = sum(((1 - t * s).relu() for t, s in zip(target, scores)), Value(0.0)) / n
-        params = model.parameters()
-        loss = loss + 1e-4 * sum((p * p for p in params), Value(0.0))
-        loss.backward()
-        lr = 0.5 - 0.45 * epoch / epochs
-        for p in params:
-            p.data -= lr * p.grad
-        losses.append(loss.data)
+    model, losses = MLP(2, [16, 16, 1], act="relu", seed=1), []
+    rng = np.random.default_rng(0)
+    steps, total_steps = 0, epochs * -(-n // batch)
+    for _ in range(epochs):
+        epoch_loss = 0.0
+        for idx in np.array_split(rng.permutation(n), -(-n // batch)):
+            scores = [model(list(x[i]))[0] for i in idx]
+            loss = sum(((1 - target[i] * s).relu() for i, s in zip(idx, scores)), Value(0.0))
+            params = model.parameters()
+            loss = loss / len(idx) + 1e-4 * sum((p * p for p in params), Value(0.0))
+            loss.backward()
+            lr = 1.0 - 0.9 * steps / total_steps
+            for p in params:
+                p.data -= lr * p.grad
+            steps += 1
+            epoch_loss += loss.data * len(idx) / n
+        losses.append(epoch_loss)
     return model, losses, x, y
 
 
 def run(out_dir: Path, quick: bool = False) -> RunResult:
     random.seed(0)
-    model, losses, x, y = _train_mlp(24 if quick else 40, 12 if quick else 25)
+    model, losses, x, y = _train_mlp(30 if quick else 50, 10 if quick else 20)
     side = 16 if quick else 24
     gx, gy = np.meshgrid(np.linspace(-1.5, 2.5, side), np.linspace(-1, 1.5, side))
     z = np.array([model(list(p))[0].data for p in np.c_[gx.ravel(), gy.ravel()]])
     acc = float(np.mean([(model(list(r))[0].data > 0) == bool(t) for r, t in zip(x, y)]))
     png = out_dir / "micrograd_moons.png"
     with figure(png, "An MLP trained with our scalar autograd engine", ncols=2) as axes:
-        axes[0].plot(losses, label="hinge loss + L2")
+        axes[0].plot(losses, label="mean hinge loss + L2 per epoch")
         label(axes[0], "training loss", "epoch", "loss")
         axes[1].contourf(gx, gy, z.reshape(gx.shape) > 0, alpha=0.3, cmap="coolwarm")
         axes[1].scatter(*x.T, c=y, cmap="coolwarm", s=12, label="points")
