@@ -194,3 +194,21 @@ def test_metrics_use_vllm_names(server):
                  "prefix_cache_queries_total", "prefix_cache_hits_total"):
         assert f"vllm:{name}" in text
     assert metric(server[0], "generation_tokens_total") > 0
+
+
+def test_embeddings_openai_and_tei_match_the_minilm_embedder(server):
+    import numpy as np
+
+    from aipath.rag.embeddings import get_embedder
+
+    url, _ = server
+    texts = ["paged attention", "a KV cache in blocks"]
+    try:
+        expected = get_embedder("minilm").embed(texts)
+    except Exception as exc:  # the MiniLM weights package is optional
+        pytest.skip(f"MiniLM unavailable: {exc}")
+    for fmt in (openai.NOT_GIVEN, "float"):  # unless told otherwise, the client asks for base64 and decodes it
+        data = client(url).embeddings.create(model="minilm", input=texts, encoding_format=fmt).data
+        assert np.allclose([d.embedding for d in data], expected, atol=1e-5)
+    tei = httpx.post(f"{url}/embed", json={"inputs": texts[1]}, timeout=60).json()
+    assert np.allclose(tei, expected[1:], atol=1e-5)

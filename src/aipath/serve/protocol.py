@@ -98,7 +98,7 @@ class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     input: str | list[str] = Field(min_length=1)
     model: str | None = None
-    encoding_format: Literal["float"] = "float"
+    encoding_format: Literal["float", "base64"] = "float"  # base64: little-endian float32 (the openai client's default)
 
 
 class TEIEmbedRequest(BaseModel):
@@ -229,7 +229,7 @@ class CompletionResponse(BaseModel):
 class EmbeddingData(BaseModel):
     object: Literal["embedding"] = "embedding"
     index: int
-    embedding: list[float]
+    embedding: list[float] | str
 
 
 class EmbeddingResponse(BaseModel):

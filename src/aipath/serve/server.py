@@ -9,12 +9,14 @@ error JSON. The model loads in a thread after startup, so ``/health`` answers at
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import numpy as np
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -205,24 +207,27 @@ def create_app(load: Callable[[], LocalLLM], engine_config: EngineConfig, config
 
     embed_lock = asyncio.Lock()  # one embedding batch at a time: the model is not re-entrant
 
-    async def embed(texts: list[str]) -> list[list[float]]:
+    async def embed(texts: list[str]) -> np.ndarray:
         from aipath.rag.embeddings import get_embedder
 
         async with embed_lock:
-            vectors = await asyncio.to_thread(lambda: get_embedder(config.embedder).embed(texts))
-        return vectors.tolist()
+            return await asyncio.to_thread(lambda: get_embedder(config.embedder).embed(texts))
 
     @app.post("/v1/embeddings", dependencies=v1)
     async def embeddings(req: EmbeddingRequest) -> EmbeddingResponse:
         texts = [req.input] if isinstance(req.input, str) else req.input
         vectors = await embed(texts)
+        if req.encoding_format == "base64":
+            rows: list = [base64.b64encode(v.astype("<f4").tobytes()).decode() for v in vectors]
+        else:
+            rows = vectors.tolist()
         n = sum(len(t.split()) for t in texts)  # usage in words: the embedder's tokenizer is internal
-        return EmbeddingResponse(model=req.model or config.embedder, data=[EmbeddingData(index=i, embedding=v) for i, v in enumerate(vectors)],
+        return EmbeddingResponse(model=req.model or config.embedder, data=[EmbeddingData(index=i, embedding=v) for i, v in enumerate(rows)],
                                  usage=Usage(prompt_tokens=n, completion_tokens=0, total_tokens=n))
 
     @app.post("/embed", dependencies=v1)
     async def tei_embed(req: TEIEmbedRequest) -> list[list[float]]:
-        return await embed([req.inputs] if isinstance(req.inputs, str) else req.inputs)
+        return (await embed([req.inputs] if isinstance(req.inputs, str) else req.inputs)).tolist()
 
     @app.get("/metrics")
     async def metrics() -> PlainTextResponse:
