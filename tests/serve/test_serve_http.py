@@ -212,3 +212,17 @@ def test_embeddings_openai_and_tei_match_the_minilm_embedder(server):
         assert np.allclose([d.embedding for d in data], expected, atol=1e-5)
     tei = httpx.post(f"{url}/embed", json={"inputs": texts[1]}, timeout=60).json()
     assert np.allclose(tei, expected[1:], atol=1e-5)
+
+
+def test_graceful_shutdown_ends_in_flight_streams_cleanly():
+    proc, url, _ = start_server("256", "64", "64", "0")
+    try:
+        stream = client(url).completions.create(model="tiny", prompt="abc", max_tokens=480, temperature=0, stream=True, extra_body={"ignore_eos": True})
+        chunks = iter(stream)
+        next(chunks)
+        proc.terminate()  # SIGTERM: uvicorn stops accepting, lets the stream finish, then the engine stops
+        rest = list(chunks)
+        assert rest[-1].choices[0].finish_reason in ("length", "abort")
+        assert proc.wait(timeout=30) in (0, -15)  # uvicorn re-raises the SIGTERM it handled once shut down
+    finally:
+        stop(proc)
