@@ -30,7 +30,7 @@ def serve_llm(
     dtype: Annotated[str, typer.Option(help="Weights in memory: float32, bfloat16, int8, int8-dynamic.")] = "float32",
     device: Annotated[str, typer.Option(help="cpu, cuda or npu.")] = "cpu",
     block_size: Annotated[int, typer.Option(help="Tokens per KV-cache block.")] = 16,
-    num_blocks: Annotated[int, typer.Option(help="KV-cache blocks (the memory budget of all requests together).")] = 2048,
+    num_blocks: Annotated[int, typer.Option(help="KV-cache blocks (the memory budget of all requests together).")] = 1024,
     max_num_seqs: Annotated[int, typer.Option(help="Most requests in the running batch.")] = 64,
     max_num_batched_tokens: Annotated[int, typer.Option(help="Most tokens computed per step (longer prompts are chunked).")] = 512,
     max_waiting: Annotated[int, typer.Option(help="Queued requests beyond this get HTTP 429.")] = 256,
@@ -67,4 +67,4 @@ def bench_serve(
     from aipath.bench.serve import render_table, run_bench
 
     rows = run_bench(url, model, [int(c) for c in clients.split(",")], new_tokens, peers)
-    console.print(render_table(rows))
+    typer.echo(render_table(rows))  # plain Markdown, unwrapped: it goes into the README and the issue
