@@ -2,8 +2,12 @@
 than half of its gold_quote's words inside one ~600-character window of the loader's
 extracted text of some file in the set (the same test the eval applies to a passage).
 
-Run:  .venv/bin/python devsets/validate.py [SET ...]
+Run:  .venv/bin/python devsets/validate.py [-v] [--chunks] [SET ...]
 Prints pass counts per set and every failing line; exits non-zero if any line fails.
+-v also lists questions whose relevant text occurs in more than one file, and how many
+questions point at each file. --chunks also splits the documents with the eval's default
+chunker (recursive, 200 tokens, overlap 32) and reports questions that no single chunk
+can satisfy (those would cap recall below 1 whatever the retriever does).
 """
 
 from __future__ import annotations
@@ -70,6 +74,16 @@ def check_set(name: str) -> tuple[int, int, list[str]]:
             print(f"  note {item['id']}: relevant text in {len(found)} files: {found}")
     if "-v" in sys.argv:
         print(f"  {name} questions per file: {dict(hits_per_file)}")
+    if "--chunks" in sys.argv:
+        from aipath.rag.chunking import make_chunker
+
+        chunker = make_chunker("recursive", 200, 32)
+        chunks = [c.text for p in files for c in chunker.split(load_file(p))]
+        for line in lines:
+            item = json.loads(line)
+            if not any(is_relevant_passage(c, item["answer"], item["gold_quote"]) for c in chunks):
+                problems.append(f"{name} {item['id']}: no default-size chunk holds the answer "
+                                f"with most of the gold quote")
     return passed, len(lines), problems
 
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run the retrieval eval on every development set in every mode, one run at a time.
+# Usage: devsets/run_evals.sh [ROOT] [SET ...]
+#   ROOT defaults to /tmp/aipath-devsets (as prepared by devsets/prepare.sh); the knowledge
+#   bases are cached under /tmp/aipath-eval-home (override with AIPATH_EVAL_HOME).
+# Each run's printed output goes to ROOT/<set>/<mode>.txt and the per-question results to
+# ROOT/<set>/run-<mode>.jsonl.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(dirname "$here")"
+root="${1:-/tmp/aipath-devsets}"
+shift || true
+sets=("$@")
+[ ${#sets[@]} -gt 0 ] || sets=(py-library py-tutorial debian-faq-zh debian-ref-zh)
+home="${AIPATH_EVAL_HOME:-/tmp/aipath-eval-home}"
+modes=(${MODES:-bm25 dense hybrid})
+
+"$here/prepare.sh" "$root" >/dev/null
+for set in "${sets[@]}"; do
+    for mode in "${modes[@]}"; do
+        echo "== $set / $mode ($(date -u +%H:%M:%S))"
+        COLUMNS=120 "$repo/.venv/bin/aipath" eval retrieval \
+            --docs "$root/$set/docs" \
+            --questions "$here/$set/questions.jsonl" \
+            --out "$root/$set/run-$mode.jsonl" \
+            --mode "$mode" --top-k 10 --home "$home" | tee "$root/$set/$mode.txt"
+    done
+done
