@@ -79,12 +79,11 @@ def test_bfloat16_weights_match_transformers_in_bfloat16():
         assert_close(ours(tokens), ref, rtol=2e-2, atol=2e-2)
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int8-dynamic"])
-def test_int8_weights_stay_close_to_float32(dtype):
+def test_int8_weights_stay_close_to_float32():
     hf = hf_decoder("llama_tied")
     tokens = torch.randint(0, 97, (1, 8))
     with torch.no_grad():
-        full, q = ours_from(hf)(tokens), ours_from(hf, dtype)(tokens)
+        full, q = ours_from(hf)(tokens), ours_from(hf, "int8")(tokens)
     assert (q - full).abs().max() < 0.05 * full.abs().max()
     assert (q.argmax(-1) == full.argmax(-1)).float().mean() >= 0.75
 

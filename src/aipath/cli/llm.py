@@ -15,7 +15,7 @@ import typer
 from aipath.cli.bench import bench_app
 from aipath.cli.common import HomeOption, fail
 
-DtypeOption = Annotated[str, typer.Option(help="Weights in memory: float32, bfloat16, int8 (weight-only) or int8-dynamic (int8 weights + activations, fbgemm).")]
+DtypeOption = Annotated[str, typer.Option(help="Weights in memory: float32, bfloat16 or int8 (weight-only, per-channel scales).")]
 ModelOption = Annotated[
     Optional[Path], typer.Option("--model", help="GGUF file or Hugging Face folder (default: SmolLM2-135M-Instruct).", show_default=False)
 ]
@@ -114,7 +114,7 @@ def chat(
 
 def bench_llm(
     quick: Annotated[bool, typer.Option(help="Smaller sizes (a smoke run, not a measurement).")] = False,
-    dtypes: Annotated[str, typer.Option(help="Comma-separated weight dtypes to measure.")] = "float32,bfloat16,int8,int8-dynamic",
+    dtypes: Annotated[str, typer.Option(help="Comma-separated weight dtypes to measure.")] = "float32,bfloat16,int8",
     threads: Annotated[int, typer.Option(help="torch threads (the issue's figures use 2).")] = 2,
     peers: Annotated[bool, typer.Option(help="Also measure transformers and llama-cpp-python when installed.")] = True,
     home: HomeOption = None,

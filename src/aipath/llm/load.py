@@ -18,12 +18,12 @@ from aipath.llm.decoder import Decoder
 from aipath.llm.hf import config_from_hf, convert_hf_state_dict
 from aipath.llm.int8 import quantize_int8_
 
-WeightDtype = Literal["float32", "bfloat16", "int8", "int8-dynamic"]
-TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int8": torch.float32, "int8-dynamic": torch.float32}
+WeightDtype = Literal["float32", "bfloat16", "int8"]
+TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int8": torch.float32}
 
 
 def build_decoder(cfg: ModelConfig, sd: dict[str, torch.Tensor], dtype: WeightDtype = "float32") -> Decoder:
-    """A ``Decoder`` holding ``sd`` (our names) in float32, bfloat16, int8 weight-only or int8-dynamic."""
+    """A ``Decoder`` holding ``sd`` (our names) in float32, bfloat16 or int8 weight-only."""
     if dtype not in TORCH_DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(TORCH_DTYPES)}, not {dtype!r}")
     sd = {k: v.to(TORCH_DTYPES[dtype]) for k, v in sd.items()}
@@ -35,7 +35,7 @@ def build_decoder(cfg: ModelConfig, sd: dict[str, torch.Tensor], dtype: WeightDt
     if cfg.tie_embeddings:
         model.lm_head.weight = model.embed.weight
     model.eval().requires_grad_(False)
-    return quantize_int8_(model, dynamic=dtype == "int8-dynamic") if dtype.startswith("int8") else model
+    return quantize_int8_(model) if dtype == "int8" else model
 
 
 def load_hf_folder(folder: str | Path, dtype: WeightDtype = "float32") -> Decoder:
@@ -50,8 +50,8 @@ def load_hf_folder(folder: str | Path, dtype: WeightDtype = "float32") -> Decode
 
 
 def weight_bytes(model: torch.nn.Module) -> int:
-    """Bytes of parameters, buffers and fbgemm-packed weights, counting shared (tied) tensors once."""
-    seen, total = set(), sum(getattr(m, "packed_bytes", 0) for m in model.modules())
+    """Bytes of parameters and buffers, counting shared (tied) tensors once."""
+    seen, total = set(), 0
     for t in list(model.parameters()) + list(model.buffers()):
         if t.data_ptr() not in seen:
             seen.add(t.data_ptr())
