@@ -10,7 +10,7 @@ from aipath.llm.sampling import SamplingParams as LoopParams
 from aipath.serve.config import EngineConfig
 from aipath.serve.engine import LLMEngine
 from aipath.serve.sampling_params import SamplingParams
-from conftest import EOS, byte_llm, one_at_a_time, tiny_decoder
+from serve_models import EOS, byte_llm, one_at_a_time, tiny_decoder
 
 PROMPTS = [[(7 * i + 13 * j) % 256 for j in range(1 + 5 * i)] for i in range(10)]  # 1 … 46 tokens
 

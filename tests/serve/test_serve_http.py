@@ -16,7 +16,7 @@ import pytest
 
 from aipath.config import LLMEndpoint
 from aipath.serve.chat_backends import OpenAIChat
-from conftest import CHAT_TEMPLATE, EOS, detokenize, one_at_a_time, tiny_decoder
+from serve_models import CHAT_TEMPLATE, EOS, detokenize, one_at_a_time, tiny_decoder
 
 HERE = Path(__file__).parent
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is a KV cache?"}]

@@ -10,7 +10,7 @@ import torch
 
 from aipath.serve.config import EngineConfig
 from aipath.serve.server import ServerConfig, serve
-from conftest import byte_llm, tiny_decoder
+from serve_models import byte_llm, tiny_decoder
 
 
 def load():
