@@ -131,3 +131,14 @@ def test_abort_frees_blocks_and_bad_requests_are_refused(model):
         engine.new_sequence([1, 999], SamplingParams())
     with pytest.raises(ValueError, match="tokenizer"):
         engine.new_sequence("text", SamplingParams())
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "int8"])
+def test_reduced_precision_weights_run_through_the_paged_cache(dtype):
+    from aipath.llm.load import build_decoder
+
+    base = tiny_decoder()
+    model = build_decoder(base.cfg, {k: v for k, v in base.state_dict().items() if k != "lm_head.weight"}, dtype)
+    engine = LLMEngine(model, config=EngineConfig(block_size=4, max_num_batched_tokens=24))
+    out = engine.generate(PROMPTS[:4], SamplingParams(max_tokens=8))
+    assert [o.token_ids for o in out] == [one_at_a_time(model, p, 8) for p in PROMPTS[:4]]

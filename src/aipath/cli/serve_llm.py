@@ -27,7 +27,7 @@ def serve_llm(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     api_key: Annotated[Optional[str], typer.Option(help="Require 'Authorization: Bearer KEY' on /v1 and /embed.", envvar="AIPATH_SERVE_KEY", show_default=False)] = None,
-    dtype: Annotated[str, typer.Option(help="Weights in memory: float32, bfloat16, int8, int8-dynamic.")] = "float32",
+    dtype: Annotated[str, typer.Option(help="Weights in memory: float32, bfloat16 or int8 (weight-only).")] = "float32",
     device: Annotated[str, typer.Option(help="cpu, cuda or npu.")] = "cpu",
     block_size: Annotated[int, typer.Option(help="Tokens per KV-cache block.")] = 16,
     num_blocks: Annotated[int, typer.Option(help="KV-cache blocks (the memory budget of all requests together).")] = 1024,
