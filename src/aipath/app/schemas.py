@@ -22,7 +22,7 @@ class CreateKB(BaseModel):
     embedder: str = Field("auto", description="minilm, e5, tei:URL, openai:URL#MODEL or auto.")
     index: Literal["flat", "hnsw"] = "flat"
     chunker: Literal["recursive", "fixed", "sliding"] = "recursive"
-    chunk_tokens: int = Field(200, ge=16, le=2048)
+    chunk_tokens: int = Field(300, ge=16, le=2048)
     chunk_overlap: int = Field(32, ge=0, le=512)
 
 

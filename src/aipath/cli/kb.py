@@ -25,7 +25,7 @@ def create(
              "or auto (decided by the language of the first documents).")] = "auto",
     index: Annotated[str, typer.Option(help="Vector index: flat (exact) or hnsw.")] = "flat",
     chunker: Annotated[str, typer.Option(help="recursive (structure-aware), fixed or sliding.")] = "recursive",
-    chunk_tokens: Annotated[int, typer.Option(help="Chunk size in embedding-model tokens.")] = 200,
+    chunk_tokens: Annotated[int, typer.Option(help="Chunk size in embedding-model tokens.")] = 300,
     overlap: Annotated[int, typer.Option(help="Overlap between chunks, in tokens.")] = 32,
     home: HomeOption = None,
 ) -> None:

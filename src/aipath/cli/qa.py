@@ -177,7 +177,7 @@ def eval_retrieval(
     top_k: TopKOption = 10,
     answer: Annotated[bool, typer.Option("--answer", help="Also generate an answer per question.")] = False,
     embedder: Annotated[str, typer.Option(help="Embedder for the throw-away knowledge base.")] = "auto",
-    chunk_tokens: Annotated[int, typer.Option(help="Chunk size in tokens.")] = 200,
+    chunk_tokens: Annotated[int, typer.Option(help="Chunk size in tokens.")] = 300,
     chunker: Annotated[str, typer.Option(help="recursive, fixed or sliding.")] = "recursive",
     home: HomeOption = None,
 ) -> None:

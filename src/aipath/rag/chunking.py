@@ -5,7 +5,8 @@ document's text, so every chunk keeps exact character offsets, its page and head
 
 The recursive chunker descends headings → paragraphs → sentences → token windows only as
 far as needed for each piece to fit, then packs consecutive pieces into chunks, starting
-a fresh chunk at a heading and carrying a few trailing sentences over as overlap.
+a fresh chunk at a heading (once the current chunk holds a quarter of the budget) and
+carrying a few trailing sentences over as overlap.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class _Piece:
 class RecursiveChunker:
     """Headings → paragraphs → sentences → token windows, packed up to ``max_tokens``."""
 
-    max_tokens: int = 200
+    max_tokens: int = 300
     overlap_tokens: int = 32
     tokenizer: Tokenizer | None = None
 
@@ -98,7 +99,10 @@ class RecursiveChunker:
 
         for piece in pieces:
             size = sum(p.tokens for p in current)
-            at_heading = piece.block.kind == "heading" and piece.start == piece.block.start
+            # A heading opens a new chunk unless the current one is still small: tiny
+            # sections (one API method, one FAQ answer) retrieve better merged with the next.
+            at_heading = (piece.block.kind == "heading" and piece.start == piece.block.start
+                          and size >= self.max_tokens // 4)
             if current and (at_heading or size + piece.tokens > self.max_tokens):
                 emit()
                 current = [] if at_heading else self._overlap(current, piece.tokens)
@@ -132,7 +136,7 @@ def _make_chunk(text: str, pieces: list[_Piece]) -> Chunk:
 class SlidingWindowChunker:
     """Windows of ``size`` tokens every ``stride`` tokens, blind to structure."""
 
-    size: int = 200
+    size: int = 300
     stride: int = 160
     tokenizer: Tokenizer | None = None
 
@@ -156,7 +160,7 @@ def _locate(document: Document, text: str, start: int, end: int) -> Chunk:
 CHUNKERS = ("recursive", "fixed", "sliding")
 
 
-def make_chunker(kind: str = "recursive", max_tokens: int = 200, overlap: int = 32,
+def make_chunker(kind: str = "recursive", max_tokens: int = 300, overlap: int = 32,
                  tokenizer: Tokenizer | None = None) -> RecursiveChunker | SlidingWindowChunker:
     if kind == "recursive":
         return RecursiveChunker(max_tokens, overlap, tokenizer)

@@ -2,8 +2,9 @@
 questions, write one JSON line per question, and score it when labels are present.
 
 The knowledge base is cached under ``<home>/eval/<fingerprint>``, keyed by the files'
-paths, sizes and modification times plus the settings, so re-running on the same folder
-(for example to compare modes) does not embed everything again.
+paths, sizes and modification times, the settings and the indexing code itself, so
+re-running on the same folder (for example to compare modes) does not embed everything
+again, and a code change never reuses a stale index.
 """
 
 from __future__ import annotations
@@ -38,13 +39,25 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
     return questions
 
 
+def pipeline_version() -> str:
+    """Hash of the code that decides what gets indexed, so a cached eval knowledge base
+    is rebuilt after any change to loading, chunking, analysis or BM25 scoring."""
+    from aipath.rag import bm25_index, chunking, html_loader, loaders, text_analysis, tokens
+
+    digest = hashlib.sha256()
+    for module in (loaders, html_loader, chunking, tokens, text_analysis, bm25_index):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def build_eval_kb(home: Path, docs: Path, settings: Settings,
                   progress: Progress) -> KnowledgeBase:
     files = iter_supported_files([docs])
     if not files:
         raise ValueError(f"no supported documents under {docs}")
     fingerprint = hashlib.sha256(json.dumps(
-        [asdict(settings)] + [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+        [asdict(settings), pipeline_version()]
+        + [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
     ).encode()).hexdigest()[:16]
     root = home / "eval"
     name = f"eval-{fingerprint}"

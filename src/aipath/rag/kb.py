@@ -58,7 +58,7 @@ class Settings:
     embedder: str = "auto"  # minilm | e5 | tei:URL | openai:URL#MODEL | auto (decided at first add)
     index: str = "flat"  # flat (exact) | hnsw
     chunker: str = "recursive"
-    chunk_tokens: int = 200
+    chunk_tokens: int = 300
     chunk_overlap: int = 32
     extra: dict[str, Any] = field(default_factory=dict)
 

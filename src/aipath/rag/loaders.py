@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aipath.rag.document import Block, Document, with_heading_paths
+from aipath.rag.html_loader import html_blocks
 
 
 class LoaderError(ValueError):
@@ -90,42 +91,9 @@ def load_markdown(data: bytes, name: str) -> Document:
     return Document(name, with_heading_paths(blocks))
 
 
-_HTML_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "pre", "li", "dt", "dd", "td", "th",
-                "blockquote", "figcaption", "caption")
-_HTML_NOISE = ("script", "style", "nav", "header", "footer", "noscript", "form", "aside")
-
-
 def load_html(data: bytes, name: str) -> Document:
-    """Block-level elements become blocks; navigation and scripts are dropped.
-
-    When the page marks its main content (``<main>``, ``role=main``, or Sphinx's
-    ``div.body``, as in Python's own documentation) only that part is read.
-    """
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(decode_text(data, name), "html.parser")
-    for tag in soup(list(_HTML_NOISE)):
-        tag.decompose()
-    for link in soup.select("a.headerlink"):
-        link.decompose()
-    root = (soup.find("main") or soup.find(attrs={"role": "main"})
-            or soup.select_one("div.body") or soup.body or soup)
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    blocks: list[Block] = []
-    for element in root.find_all(_HTML_BLOCKS):
-        # A block nested in another block (a <p> inside an <li>) is read with its parent.
-        if element.find_parent(_HTML_BLOCKS):
-            continue
-        if element.name == "pre":
-            text = element.get_text().strip("\n")
-        else:
-            text = re.sub(r"\s+", " ", element.get_text()).strip()
-        if not text:
-            continue
-        if element.name[0] == "h" and element.name[1:].isdigit():
-            blocks.append(Block(text, kind="heading", level=int(element.name[1:])))
-        else:
-            blocks.append(Block(text, kind="code" if element.name == "pre" else "paragraph"))
+    """Headings, paragraphs, code, table rows and API entries (see ``html_loader``)."""
+    blocks, title = html_blocks(decode_text(data, name))
     return Document(name, with_heading_paths(blocks), title=title)
 
 

@@ -1,0 +1,94 @@
+"""HTML → blocks, keeping the structure documentation sites actually use.
+
+The walker descends containers (div, section, li, dd, blockquote, tables) and emits the
+innermost units: headings, paragraphs, code blocks (line breaks kept), table rows
+(cells joined by " | "). Loose text inside a container becomes its own paragraph, so a
+long API entry never collapses into one block with its code glued to its prose.
+
+Sphinx API entries (``<dl class="py method"><dt>signature</dt><dd>…</dd>``) turn their
+signature into a heading one level below the enclosing entry, so a method's text carries
+"module > class > method(…)" as its heading path. Navigation (``nav``, DocBook's
+``div.toc``/``navheader``/``navfooter``), scripts and permalink anchors are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aipath.rag.document import Block
+
+HEADINGS = {f"h{i}": i for i in range(1, 7)}
+CONTAINERS = {"div", "section", "article", "main", "body", "li", "dd", "dl", "ul", "ol",
+              "blockquote", "table", "thead", "tbody", "tfoot", "figure", "details", "aside"}
+PARAGRAPHS = {"p", "figcaption", "caption", "summary", "dt"}
+NOISE_TAGS = ["script", "style", "nav", "header", "footer", "noscript", "form", "button"]
+NOISE_SELECTORS = ["a.headerlink", "div.toc", "div.navheader", "div.navfooter", "div.sphinxsidebar",
+                   "div.related", "div.footer"]
+API_ENTRY_LEVEL = 6  # signature headings nest below h1–h6
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.inline: list[str] = []
+
+    def flush(self) -> None:
+        text = re.sub(r"\s+", " ", "".join(self.inline)).strip()
+        self.inline.clear()
+        if text:
+            self.blocks.append(Block(text))
+
+    def walk(self, element, api_depth: int = 0) -> None:
+        for child in element.children:
+            name = getattr(child, "name", None)
+            if name is None:
+                self.inline.append(str(child))
+            elif name in HEADINGS:
+                self._emit(child.get_text(), "heading", HEADINGS[name])
+            elif name == "pre":
+                self.flush()
+                code = child.get_text().strip("\n")
+                if code.strip():
+                    self.blocks.append(Block(code, kind="code"))
+            elif name == "tr":
+                cells = [re.sub(r"\s+", " ", c.get_text()).strip() for c in child.find_all(["td", "th"])]
+                self._emit(" | ".join(c for c in cells if c), "table")
+            elif name == "dt" and _is_api_entry(child.parent):
+                self._emit(child.get_text(), "heading", API_ENTRY_LEVEL + api_depth)
+            elif name in PARAGRAPHS and not child.find(["pre", "table", "ul", "ol", "dl", "div"]):
+                self._emit(child.get_text(), "paragraph")
+            elif name in CONTAINERS or name in PARAGRAPHS or child.find(["p", "pre", "div"]):
+                self.flush()
+                self.walk(child, api_depth + (name == "dl" and _is_api_entry(child)))
+                self.flush()
+            else:  # inline markup: a, span, code, em …
+                self.inline.append(child.get_text())
+
+    def _emit(self, text: str, kind: str, level: int = 0) -> None:
+        self.flush()
+        text = re.sub(r"\s+", " ", text).strip()
+        if text:
+            self.blocks.append(Block(text, kind=kind, level=level))
+
+
+def _is_api_entry(dl) -> bool:
+    return dl is not None and dl.name == "dl" and "py" in (dl.get("class") or [])
+
+
+def html_blocks(html: str) -> tuple[list[Block], str]:
+    """Blocks of the page's main content, and the page title."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(NOISE_TAGS):
+        tag.decompose()
+    for selector in NOISE_SELECTORS:
+        for tag in soup.select(selector):
+            tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    root = (soup.find("main") or soup.find(attrs={"role": "main"})
+            or soup.select_one("div.body") or soup.body or soup)
+    walker = _Walker()
+    walker.walk(root)
+    walker.flush()
+    return walker.blocks, title
