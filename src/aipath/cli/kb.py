@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from aipath.cli.common import HomeOption, console, err_console, fail, home_dir
+from aipath.cli.common import HomeOption, console, err_console, fail, home_dir, user_errors
 
 kb_app = typer.Typer(help="Knowledge bases: create one, add documents, list, remove.",
                      no_args_is_help=True)
@@ -32,14 +32,10 @@ def create(
     """Create an empty knowledge base."""
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings
 
-    try:
+    with user_errors(AssertionError):
         settings = Settings(embedder, index, chunker, chunk_tokens, overlap)
-    except AssertionError as exc:
-        fail(str(exc))
-    try:
+    with user_errors(KnowledgeBaseError):
         KnowledgeBase.create(home_dir(home), name, settings).close()
-    except KnowledgeBaseError as exc:
-        fail(str(exc))
     console.print(f"Created knowledge base [bold]{name}[/]. Next: `aipath kb add {name} PATH…`")
 
 
@@ -64,7 +60,7 @@ def add(
     files = iter_supported_files(paths)
     if not files:
         fail("no supported files found (.txt .md .html .htm .pdf .docx)")
-    try:
+    with user_errors(KnowledgeBaseError, EmbeddingError):
         kb = KnowledgeBase(home_dir(home), name)
         columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
                    TimeRemainingColumn())
@@ -78,8 +74,6 @@ def add(
 
             sources = [SourceFile.from_path(p, _base_of(p, paths)) for p in files]
             report = add_documents(kb, sources, progress)
-    except (KnowledgeBaseError, EmbeddingError) as exc:
-        fail(str(exc))
     for doc_name, doc_id, n in report.added:
         console.print(f"[green]added[/]     {doc_name}  (id {doc_id}, {n} chunks)")
     for doc_name, existing in report.duplicates:
@@ -126,10 +120,8 @@ def docs(name: Annotated[str, typer.Argument(help="Knowledge base.")], home: Hom
 
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 
-    try:
+    with user_errors(KnowledgeBaseError):
         kb = KnowledgeBase(home_dir(home), name)
-    except KnowledgeBaseError as exc:
-        fail(str(exc))
     table = Table("id", "name", "chunks", "bytes", "title")
     for doc in kb.documents():
         table.add_row(str(doc.id), doc.name, str(doc.n_chunks), str(doc.size), doc.title[:60])
@@ -146,10 +138,8 @@ def rm(
     from aipath.rag.ingest import remove_document
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 
-    try:
+    with user_errors(KnowledgeBaseError):
         removed = remove_document(KnowledgeBase(home_dir(home), name), doc)
-    except KnowledgeBaseError as exc:
-        fail(str(exc))
     console.print(f"Removed {removed.name} ({removed.n_chunks} chunks).")
 
 
@@ -164,10 +154,8 @@ def drop(
 
     if not yes and not typer.confirm(f"Delete knowledge base '{name}' and all its data?"):
         raise typer.Exit(1)
-    try:
+    with user_errors(KnowledgeBaseError):
         KnowledgeBase.drop(home_dir(home), name)
-    except KnowledgeBaseError as exc:
-        fail(str(exc))
     console.print(f"Dropped '{name}'.")
 
 
@@ -182,8 +170,6 @@ def reembed_(
     from aipath.rag.ingest import reembed
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 
-    try:
+    with user_errors(KnowledgeBaseError, EmbeddingError):
         n = reembed(KnowledgeBase(home_dir(home), name), embedder)
-    except (KnowledgeBaseError, EmbeddingError) as exc:
-        fail(str(exc))
     console.print(f"Re-embedded {n} chunks of '{name}' with {embedder}.")

@@ -64,7 +64,10 @@ class Settings:
 
     def __post_init__(self) -> None:
         assert self.index in INDEX_KINDS, f"index must be one of {INDEX_KINDS}"
-        assert 0 <= self.chunk_overlap < self.chunk_tokens
+        assert self.chunk_tokens >= 16, "chunk size must be at least 16 tokens"
+        assert 0 <= self.chunk_overlap < self.chunk_tokens, (
+            f"overlap ({self.chunk_overlap}) must be at least 0 and smaller than the chunk "
+            f"size ({self.chunk_tokens})")
 
 
 class KnowledgeBase:
