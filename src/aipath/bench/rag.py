@@ -89,15 +89,15 @@ def _zipf_corpus(n: int, seed: int) -> list[str]:
     return [" ".join(vocab[r] for r in ranks[i * 60:(i + 1) * 60]) for i in range(n)]
 
 
-def synthetic_kb(home: Path, n: int, embedder: str) -> tuple[KnowledgeBase, list[str]]:
-    kb = KnowledgeBase.create(home, f"bench{n}", Settings(embedder=embedder))
+def synthetic_kb(home: Path, n: int, embedder: str, index: str) -> tuple[KnowledgeBase, list[str]]:
+    kb = KnowledgeBase.create(home, f"bench{n}", Settings(embedder=embedder, index=index))
     texts = _zipf_corpus(n, seed=n)
     vectors = np.random.default_rng(0).standard_normal((n, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     with kb.transaction():
         doc = store.insert_document(kb.db, "synthetic", "synthetic", f"sha{n}", 0, "", "")
         ids = store.insert_chunks(kb.db, doc, [(t, 0, 0, None, "", t.split()) for t in texts])
-        dense = DenseIndex(384)
+        dense = DenseIndex(384, index)
         dense.add(ids, vectors)
         ids, terms = store.all_terms(kb.db)
         kb.commit_generation(dense, BM25Index().build(ids, terms), embedder=embedder,
@@ -115,7 +115,7 @@ def _latencies(fn: Callable[[str], object], queries: list[str]) -> tuple[float, 
     return statistics.median(times), times[int(0.95 * (len(times) - 1))]
 
 
-def query_latency(sizes: list[int], n_queries: int, embedder: str) -> list[Row]:
+def query_latency(sizes: list[int], n_queries: int, embedder: str, index: str = "flat") -> list[Row]:
     from rank_bm25 import BM25Okapi
 
     rows = []
@@ -123,16 +123,16 @@ def query_latency(sizes: list[int], n_queries: int, embedder: str) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             started = time.perf_counter()
-            kb, texts = synthetic_kb(Path(tmp), n, embedder)
-            rows.append(Row(f"build {n // 1000}k-chunk index (bm25 + flat)", time.perf_counter() - started, "s",
+            kb, texts = synthetic_kb(Path(tmp), n, embedder, index)
+            rows.append(Row(f"build {n // 1000}k-chunk index (bm25 + {index})", time.perf_counter() - started, "s",
                             f"peak RSS {peak_rss_mb():.0f} MB"))
             queries = [" ".join(texts[int(i)].split()[j] for j in (3, 17, 40))
                        for i in rng.integers(0, n, n_queries)]
             search(kb, queries[0], SearchConfig(mode="hybrid"))  # warm caches and the embedder
             for mode in ("bm25", "dense", "hybrid"):
                 p50, p95 = _latencies(lambda q: search(kb, q, SearchConfig(mode=mode, top_k=10)), queries)
-                rows.append(Row(f"query {mode} @ {n // 1000}k: p50", p50, "ms"))
-                rows.append(Row(f"query {mode} @ {n // 1000}k: p95", p95, "ms"))
+                rows.append(Row(f"query {mode} @ {n // 1000}k ({index}): p50", p50, "ms"))
+                rows.append(Row(f"query {mode} @ {n // 1000}k ({index}): p95", p95, "ms"))
             ours = _latencies(lambda q: kb.indexes()[1].search(q, 10), queries)[0]
             peer = BM25Okapi([t.split() for t in texts])
             theirs = _latencies(lambda q: np.argsort(-peer.get_scores(analyze(q)))[:10], queries[:20])[0]
