@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
+from aipath.bench.serve import wait_healthy
 from test_serve_http import client, free_port, stop
 
 MESSAGES = [{"role": "user", "content": "Name three planets of the solar system."}]
@@ -15,8 +15,6 @@ MESSAGES = [{"role": "user", "content": "Name three planets of the solar system.
 
 @pytest.mark.slow
 def test_served_smollm2_greedy_chat_equals_local_llm():
-    import httpx
-
     from aipath.llm import load_local_llm
 
     try:
@@ -27,14 +25,8 @@ def test_served_smollm2_greedy_chat_equals_local_llm():
     cmd = [sys.executable, "-c", "from aipath.cli import main; main()", "serve-llm", "--port", str(port), "--num-blocks", "128", "--threads", "1"]
     proc = subprocess.Popen(cmd)
     try:
-        for _ in range(1200):  # the first start converts the GGUF (cached afterwards)
-            assert proc.poll() is None, "server died"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+        # The first start converts the GGUF (cached afterwards), hence the long wait.
+        wait_healthy(f"http://127.0.0.1:{port}", tries=1200, proc=proc)
         c = client(f"http://127.0.0.1:{port}")
         answer = c.chat.completions.create(model="smollm2", messages=MESSAGES, max_tokens=32, temperature=0)
         streamed = "".join(ch.choices[0].delta.content or "" for ch in c.chat.completions.create(

@@ -113,7 +113,7 @@ def llama_server(clients: list[int], new_tokens: int) -> list[Row]:
         proc = subprocess.Popen([binary, "-m", str(smollm2_path()), "--host", "127.0.0.1", "--port", str(port), "-np", str(n),
                                  "-c", str(n * (new_tokens + 128))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_healthy(f"http://127.0.0.1:{port}")
+            wait_healthy(f"http://127.0.0.1:{port}", proc=proc)
             rows += measure_server("llama.cpp server", f"http://127.0.0.1:{port}", "smollm2", [n], new_tokens)
         finally:
             proc.terminate()
@@ -121,10 +121,13 @@ def llama_server(clients: list[int], new_tokens: int) -> list[Row]:
     return rows
 
 
-def _wait_healthy(url: str, tries: int = 600) -> None:
+def wait_healthy(url: str, tries: int = 600, proc: subprocess.Popen | None = None) -> None:
+    """Poll ``/health`` every 0.1 s until 200; fail early if ``proc`` (the server) died."""
     import httpx
 
     for _ in range(tries):
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server at {url} exited with code {proc.returncode}")
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                 return
@@ -135,7 +138,7 @@ def _wait_healthy(url: str, tries: int = 600) -> None:
 
 
 def run_bench(url: str, model: str, clients: list[int], new_tokens: int, peers: bool) -> list[Row]:
-    _wait_healthy(url)
+    wait_healthy(url)
     rows = measure_server(f"server at {url}", url, model, clients, new_tokens)
     if peers:
         rows.append(transformers_one_at_a_time(new_tokens))

@@ -87,7 +87,7 @@ def ask(
         console.print("\n[bold]Sources[/]")
         for i, hit in enumerate(final.sources, 1):
             mark = "*" if i in final.cited else " "
-            where = f"page {hit.chunk.page}" if hit.chunk.page else (hit.chunk.heading or "-")
+            where = hit.chunk.location or "-"
             snippet = " ".join(hit.chunk.text.split())[:120]
             console.print(f"{mark}[{i}] [cyan]{hit.chunk.source}[/] · {where}\n     {snippet}…",
                           highlight=False)
@@ -112,7 +112,7 @@ def query(
     except KnowledgeBaseError as exc:
         fail(str(exc))
     for i, hit in enumerate(result.hits, 1):
-        where = f"page {hit.chunk.page}" if hit.chunk.page else (hit.chunk.heading or "-")
+        where = hit.chunk.location or "-"
         console.print(f"[bold][{i}][/] {hit.score:.3f} (bm25 {hit.bm25:.2f}, dense {hit.dense:.2f}) "
                       f"[cyan]{hit.chunk.source}[/] · {where}", highlight=False)
         console.print("    " + " ".join(hit.chunk.text.split())[:300], highlight=False)

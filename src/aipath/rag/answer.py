@@ -52,11 +52,11 @@ def language_of(text: str) -> str:
     return "zh" if cjk_ratio(text) >= 0.2 else "en"
 
 
-def is_relevant(hit: Hit, question: str, embedder_name: str) -> bool:
+def is_relevant(hit: Hit, terms: set[str], embedder_name: str) -> bool:
+    """On-topic by meaning (dense score) or by words (``terms``: the question's BM25 terms)."""
     threshold = DENSE_RELEVANCE.get(embedder_name, 0.5)
     if hit.dense >= threshold:
         return True
-    terms = set(analyze(question))
     if not terms or hit.bm25 <= 0:
         return False
     chunk_terms = set(analyze(hit.chunk.heading + "\n" + hit.chunk.text))
@@ -76,7 +76,7 @@ def build_messages(question: str, hits: list[Hit]) -> list[Message]:
 
 
 def _label(hit: Hit) -> str:
-    where = f"page {hit.chunk.page}" if hit.chunk.page else hit.chunk.heading
+    where = hit.chunk.location
     return f"{hit.chunk.source}, {where}" if where else hit.chunk.source
 
 
@@ -98,7 +98,8 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     result = search(kb, question, config, reranker)
     timings = dict(result.timings)
     embedder_name = kb.meta.get("embedder_name", "")
-    hits = [h for h in result.hits if is_relevant(h, question, embedder_name)]
+    terms = set(analyze(question))
+    hits = [h for h in result.hits if is_relevant(h, terms, embedder_name)]
     if not hits:
         text = NOT_FOUND[language_of(question)]
         yield text

@@ -154,9 +154,6 @@ class RemoteEmbedder:
 
 
 EMBEDDERS = {"minilm": MiniLMEmbedder.name, "e5": E5Embedder.name}
-# The same model on another runtime: same name (vectors are interchangeable within
-# quantisation error), so it is a speed choice, not a different embedder.
-RUNTIMES = ("minilm-int8",)
 
 
 @lru_cache(maxsize=8)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -99,7 +98,3 @@ def run_eval(kb: KnowledgeBase, questions: list[dict[str, Any]], out: Path,
             if progress:
                 progress("query", done, len(questions))
     return score_run(judged) if labelled else None
-
-
-def clear_eval_cache(home: Path) -> None:
-    shutil.rmtree(home / "eval", ignore_errors=True)

@@ -18,7 +18,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,6 @@ class Settings:
     chunker: str = "recursive"
     chunk_tokens: int = 300
     chunk_overlap: int = 32
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         assert self.index in INDEX_KINDS, f"index must be one of {INDEX_KINDS}"
@@ -94,7 +93,7 @@ class KnowledgeBase:
         store.set_meta(db, embedder=settings.embedder, index=settings.index,
                        chunker=settings.chunker, chunk_tokens=settings.chunk_tokens,
                        chunk_overlap=settings.chunk_overlap, generation=0, dim=0,
-                       embedder_name="", **settings.extra)
+                       embedder_name="")
         db.close()
         return cls(home, name)
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
 
 from aipath.rag import fusion, store
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.rerank import Reranker
 
-Mode = Literal["hybrid", "bm25", "dense"]
 MODES = ("hybrid", "bm25", "dense")
 
 

@@ -66,6 +66,11 @@ class ChunkRow:
     source: str
     title: str
 
+    @property
+    def location(self) -> str:
+        """Where in its document the chunk is: the page for paginated files, else the headings."""
+        return f"page {self.page}" if self.page else self.heading
+
 
 def connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
@@ -90,10 +95,6 @@ def list_documents(db: sqlite3.Connection) -> list[DocumentRow]:
         "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) FROM documents d ORDER BY d.id"
     )
     return [DocumentRow(*row) for row in rows]
-
-
-def find_by_hash(db: sqlite3.Connection, sha256: str) -> DocumentRow | None:
-    return next((d for d in list_documents(db) if d.sha256 == sha256), None)
 
 
 def insert_document(db: sqlite3.Connection, name: str, source: str, sha256: str, size: int,
