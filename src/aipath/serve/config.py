@@ -21,7 +21,6 @@ class EngineConfig:
     max_waiting: int = 256  # queued requests beyond this are refused (HTTP 429)
     max_model_len: int | None = None  # None: the model's max_seq_len
     enable_prefix_caching: bool = True
-    attention: str | None = None  # an ``aipath.llm.attention.ATTENTION`` key; None: the model's own
     device: Device = "cpu"
 
     def __post_init__(self) -> None:

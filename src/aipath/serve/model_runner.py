@@ -3,9 +3,12 @@
 The tokens of every scheduled sequence are *packed* into one row (no padding) for the
 embeddings, projections and MLP, which is where the FLOPs are. Only attention needs the
 per-sequence view: each new token's key/value is written to its slot in the block pool,
-then each sequence gathers its keys/values through its block table and its queries attend
-over them with a causal mask. The Decoder's own submodules and weights are used as they
-are; only the cache handling differs from ``Decoder.forward``.
+then the sequences attend over their blocks in two groups, each with its own padded query
+grid: decodes (one query per sequence: no causal part in the mask, no scatter into a
+grid) and prefills (chunks of prompts, causal). Two groups, because a mixed batch padded
+to its longest prefill chunk would give every decode that many padded queries. The
+Decoder's own submodules and weights are used as they are; only the cache handling
+differs from ``Decoder.forward``.
 """
 
 from __future__ import annotations
@@ -14,26 +17,34 @@ from dataclasses import dataclass
 
 import torch
 
-from aipath.llm.attention import ATTENTION, Attention
+from aipath.llm.attention import Attention
 from aipath.llm.decoder import Decoder
 from aipath.llm.positions import apply_rotary
+from aipath.serve import paged_attention
 from aipath.serve.config import EngineConfig
 from aipath.serve.scheduler import ScheduledBatch
+from aipath.serve.sequence import Sequence
+
+
+@dataclass
+class AttentionGroup:
+    """Sequences whose queries share one padded ``(B, Q)`` grid, and the keys they may see."""
+
+    rows: slice  # their tokens in the packed batch
+    tables: torch.Tensor  # (B, n) block ids covering every key of the group (padded with block 0)
+    mask: torch.Tensor  # (B, Q, n * block_size) True where a query may attend a key
+    query_index: torch.Tensor | None  # (rows,) place of each packed token in the B * Q grid; None when Q == 1
 
 
 @dataclass
 class BatchLayout:
     """Index tensors describing where every packed token lives."""
 
-    tokens: torch.Tensor  # (N,) token ids, packed
+    tokens: torch.Tensor  # (N,) token ids, packed: decodes first, then prefill chunks
     positions: torch.Tensor  # (N,) absolute positions
     slots: torch.Tensor  # (N,) flat slot in the block pool for each new token's K/V
-    query_index: torch.Tensor  # (N,) row in the padded (B * Q) query grid
-    context_slots: torch.Tensor  # (B, K) flat slots of each sequence's keys (padded with 0)
-    mask: torch.Tensor  # (B, 1, Q, K) True where a query may attend a key
-    logits_index: torch.Tensor  # packed index of the last token of sequences that sample
-    batch: int
-    q_len: int
+    groups: list[AttentionGroup]
+    logits_index: torch.Tensor  # packed index of the last token of sequences that sample, in batch order
 
 
 class ModelRunner:
@@ -42,38 +53,47 @@ class ModelRunner:
         self.config = config
         self.device = torch.device(config.device)
         cfg = model.cfg
-        self.attention = ATTENTION[config.attention or cfg.attn_impl]
         dtype = model.norm.weight.dtype
-        slots = config.num_blocks * config.block_size
-        # (layers, slots, kv_heads, head_dim): a flat slot index addresses one token's K or V
-        self.k_cache = torch.zeros(cfg.n_layers, slots, cfg.kv_heads, cfg.head_size, dtype=dtype, device=self.device)
-        self.v_cache = torch.zeros_like(self.k_cache)
+        geometry = (cfg.n_layers, cfg.kv_heads, config.num_blocks, config.block_size, cfg.head_size, dtype, self.device)
+        self.k_cache = paged_attention.new_pool(*geometry)
+        self.v_cache = paged_attention.new_pool(*geometry)
 
     def layout(self, batch: ScheduledBatch, sample: list[bool]) -> BatchLayout:
-        bs = self.config.block_size
-        q_len = max(batch.num_tokens)
-        k_len = max(s.num_computed_tokens + n for s, n in zip(batch.seqs, batch.num_tokens))
-        tokens, positions, slots, query_index, logits_index = [], [], [], [], []
-        context = torch.zeros(len(batch.seqs), k_len, dtype=torch.long)
-        mask = torch.zeros(len(batch.seqs), 1, q_len, k_len, dtype=torch.bool)
-        mask[:, :, :, 0] = True  # padded queries attend one key, so no row is all -inf (NaN)
-        for b, (seq, n) in enumerate(zip(batch.seqs, batch.num_tokens)):
-            start, end = seq.num_computed_tokens, seq.num_computed_tokens + n
-            table = torch.tensor(seq.block_table, dtype=torch.long)
-            pos = torch.arange(end)
-            seq_slots = table[pos // bs] * bs + pos % bs
-            context[b, :end] = seq_slots
-            mask[b, 0, :n, :end] = torch.arange(end)[None, :] <= torch.arange(start, end)[:, None]
-            logits_index.extend([len(tokens) + n - 1] if sample[b] else [])
-            tokens.extend(seq.token_ids[start:end])
-            positions.append(pos[start:])
-            slots.append(seq_slots[start:])
-            query_index.append(torch.arange(n) + b * q_len)
+        """Pack the batch (decodes first) with a handful of tensor ops per group, not per sequence."""
+        counts = batch.num_tokens
+        decodes = [i for i, n in enumerate(counts) if n == 1]
+        prefills = [i for i, n in enumerate(counts) if n > 1]
+        offsets, groups, positions, slots, tokens = {}, [], [], [], []
+        for members in (decodes, prefills):
+            if not members:
+                continue
+            start = len(tokens)
+            for i in members:
+                seq = batch.seqs[i]
+                offsets[i] = len(tokens)
+                tokens += seq.token_ids[seq.num_computed_tokens : seq.num_computed_tokens + counts[i]]
+            group, pos, slot = self._group([batch.seqs[i] for i in members], [counts[i] for i in members], slice(start, len(tokens)))
+            groups.append(group)
+            positions.append(pos)
+            slots.append(slot)
+        logits_index = [offsets[i] + counts[i] - 1 for i, s in enumerate(sample) if s]
         to = self.device
-        return BatchLayout(
-            torch.tensor(tokens, device=to), torch.cat(positions).to(to), torch.cat(slots).to(to), torch.cat(query_index).to(to),
-            context.to(to), mask.to(to), torch.tensor(logits_index, dtype=torch.long, device=to), len(batch.seqs), q_len,
-        )
+        return BatchLayout(torch.tensor(tokens, device=to), torch.cat(positions).to(to), torch.cat(slots).to(to), groups,
+                           torch.tensor(logits_index, dtype=torch.long, device=to))
+
+    def _group(self, seqs: list[Sequence], counts: list[int], rows: slice) -> tuple[AttentionGroup, torch.Tensor, torch.Tensor]:
+        """The group's attention layout, and the positions and cache slots of its packed tokens."""
+        bs = self.config.block_size
+        n_blocks = max(-(-(s.num_computed_tokens + n) // bs) for s, n in zip(seqs, counts))
+        tables = torch.tensor([s.block_table[:n_blocks] + [0] * (n_blocks - len(s.block_table[:n_blocks])) for s in seqs])
+        q_len = max(counts)
+        query_pos = torch.tensor([s.num_computed_tokens for s in seqs])[:, None] + torch.arange(q_len)  # (B, Q)
+        real = torch.arange(q_len) < torch.tensor(counts)[:, None]  # False at padding queries
+        mask = torch.arange(n_blocks * bs) <= query_pos[..., None]  # causal; padding queries see key 0 at least
+        row, pos = real.nonzero(as_tuple=True)[0], query_pos[real]
+        slots = tables[row, pos // bs] * bs + pos % bs
+        query_index = real.view(-1).nonzero().squeeze(1).to(self.device) if q_len > 1 else None
+        return AttentionGroup(rows, tables.to(self.device), mask.to(self.device), query_index), pos, slots
 
     @torch.inference_mode()
     def run(self, batch: ScheduledBatch, sample: list[bool]) -> torch.Tensor:
@@ -93,18 +113,26 @@ class ModelRunner:
         n = x.shape[1]
         q = attn.q(x).view(1, n, attn.n_heads, attn.hd).transpose(1, 2)
         k = attn.k(x).view(1, n, attn.n_kv, attn.hd).transpose(1, 2)
-        v = attn.v(x).view(1, n, attn.n_kv, attn.hd)
+        v = attn.v(x).view(n, attn.n_kv, attn.hd)
         if attn.q_norm is not None:
             q, k = attn.q_norm(q), attn.k_norm(k)
         if rope is not None:
             q, k = apply_rotary(q, k, *rope)
         k_pool, v_pool = self.k_cache[attn.layer], self.v_cache[attn.layer]
-        k_pool[lay.slots] = k[0].transpose(0, 1)
-        v_pool[lay.slots] = v[0]
-        keys = k_pool[lay.context_slots].transpose(1, 2)  # (B, kv_heads, K, hd)
-        values = v_pool[lay.context_slots].transpose(1, 2)
-        grid = q.new_zeros(lay.batch * lay.q_len, attn.n_heads, attn.hd)
-        grid[lay.query_index] = q[0].transpose(0, 1)
-        out = self.attention(grid.view(lay.batch, lay.q_len, attn.n_heads, attn.hd).transpose(1, 2).contiguous(), keys, values, lay.mask)
-        out = out.transpose(1, 2).reshape(lay.batch * lay.q_len, attn.n_heads * attn.hd)[lay.query_index]
-        return attn.o(out)[None]
+        paged_attention.write(k_pool, lay.slots, k[0])
+        paged_attention.write(v_pool, lay.slots, v.transpose(0, 1))
+        q = q[0].transpose(0, 1)  # (N, heads, head_dim), packed
+        out = torch.cat([self._group_attention(q[g.rows], k_pool, v_pool, g) for g in lay.groups])
+        return attn.o(out.view(1, n, attn.n_heads * attn.hd))
+
+    @staticmethod
+    def _group_attention(q: torch.Tensor, k_pool: torch.Tensor, v_pool: torch.Tensor, g: AttentionGroup) -> torch.Tensor:
+        """The group's packed queries (rows, heads, head_dim) attend over their blocks."""
+        b, q_len, _ = g.mask.shape
+        if g.query_index is None:
+            grid = q[:, None]
+        else:
+            grid = q.new_zeros(b * q_len, *q.shape[1:]).index_copy_(0, g.query_index, q).view(b, q_len, *q.shape[1:])
+        keys, values = paged_attention.gather(k_pool, g.tables), paged_attention.gather(v_pool, g.tables)
+        out = paged_attention.grouped_attention(grid, keys, values, g.mask)
+        return out[:, 0] if g.query_index is None else out.view(b * q_len, *q.shape[1:])[g.query_index]

@@ -1,0 +1,55 @@
+"""The paged fast paths against the naive ones: grouped = naive attention, paged batch = contiguous forward."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from aipath.llm.attention import scaled_dot_product_attention
+from aipath.serve import paged_attention
+from aipath.serve.block_manager import BlockManager
+from aipath.serve.config import EngineConfig
+from aipath.serve.model_runner import ModelRunner
+from aipath.serve.sampling_params import SamplingParams
+from aipath.serve.scheduler import ScheduledBatch
+from aipath.serve.sequence import Sequence
+
+
+@pytest.mark.parametrize("q_len", [1, 5])
+def test_grouped_attention_equals_naive_attention(q_len):
+    torch.manual_seed(0)
+    b, h, h_kv, s, d = 3, 6, 2, 11, 8
+    q, k, v = torch.randn(b, h, q_len, d), torch.randn(b, h_kv, s, d), torch.randn(b, h_kv, s, d)
+    ends = torch.tensor([11, 7, 5])  # keys past a row's end are padding
+    query_pos = ends[:, None] - q_len + torch.arange(q_len)
+    mask = torch.arange(s) <= query_pos[..., None]  # (B, Q, S): causal within each row's own length
+    want = scaled_dot_product_attention(q, k, v, mask[:, None])
+    got = paged_attention.grouped_attention(q.transpose(1, 2), k.transpose(0, 1), v.transpose(0, 1), mask)
+    torch.testing.assert_close(got.transpose(1, 2), want)
+
+
+def test_write_then_gather_returns_the_blocks_in_table_order():
+    pool = paged_attention.new_pool(1, 2, 6, 4, 3, torch.float32, torch.device("cpu"))[0]
+    x = torch.randn(2, 8, 3)
+    paged_attention.write(pool, torch.tensor([20, 21, 22, 23, 4, 5, 6, 7]), x)  # blocks 5 then 1
+    got = paged_attention.gather(pool, torch.tensor([[5, 1], [1, 5]]))
+    assert got.shape == (2, 2, 8, 3)
+    torch.testing.assert_close(got[:, 0], x)
+    torch.testing.assert_close(got[:, 1], torch.cat([x[:, 4:], x[:, :4]], dim=1))
+
+
+def test_mixed_batch_logits_equal_each_sequence_alone_through_the_contiguous_forward(model):
+    """Decodes, a prefill chunk, a whole prompt and a one-token tail in one step = ``Decoder.forward`` per sequence."""
+    runner, bm = ModelRunner(model, EngineConfig(block_size=4, num_blocks=64)), BlockManager(64, 4, prefix_caching=False)
+    prompts = [[(5 * i + 3 * j) % 256 for j in range(n)] for i, n in enumerate([9, 14, 6, 13, 21])]
+    computed = [8, 13, 0, 12, 7]  # two decodes, a whole prompt, a 1-token tail, a 14-token chunk
+    seqs = [Sequence(p, SamplingParams()) for p in prompts]
+    assert all(bm.allocate(s) for s in seqs)
+    cached = [(s, c) for s, c in zip(seqs, computed) if c]
+    runner.run(ScheduledBatch([s for s, _ in cached], [c for _, c in cached]), [False] * len(cached))  # the prefixes
+    for s, c in zip(seqs, computed):
+        s.num_computed_tokens = c
+    logits = runner.run(ScheduledBatch(seqs, [len(p) - c for p, c in zip(prompts, computed)]), [True] * len(seqs))
+    with torch.inference_mode():
+        want = torch.cat([model(torch.tensor([p]))[0, -1:] for p in prompts])
+    torch.testing.assert_close(logits, want, rtol=1e-4, atol=1e-4)
