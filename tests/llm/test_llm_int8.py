@@ -1,15 +1,19 @@
-"""Int8 weight-only: per-channel quantisation and the layer, against float matmuls of the same numbers."""
+"""Int8 weight-only: per-channel quantisation, the panel layout and the AVX2 kernel, against float matmuls of the same numbers."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
+from aipath.llm import int8
 from aipath.llm.config import ModelConfig
 from aipath.llm.decoder import Decoder
-from aipath.llm.int8 import Int8Embedding, Int8Linear, quantize_int8_, quantize_per_channel
+from aipath.llm.int8 import Int8Embedding, Int8Linear, panel_rows, quantize_int8_, quantize_per_channel, to_panels
+from aipath.llm.int8_kernel import load_kernel
 from aipath.llm.load import weight_bytes
 
 g = torch.Generator().manual_seed(0)
+needs_kernel = pytest.mark.skipif(load_kernel() is None, reason="int8 kernel not built here (no g++ or no AVX2)")
 
 
 def test_per_channel_quantisation_error_is_at_most_half_a_step():
@@ -19,12 +23,37 @@ def test_per_channel_quantisation_error_is_at_most_half_a_step():
     assert ((q.float() * scale[:, None] - w).abs() <= scale[:, None] / 2 + 1e-7).all()
 
 
-def test_weight_only_kernel_equals_float_matmul_of_dequantised_weights():
+def test_panels_round_trip_to_rows():
+    q = torch.randint(-127, 128, (37, 11), generator=g, dtype=torch.int8)
+    panels = to_panels(q)
+    assert panels.shape == (3, 11, 16)
+    assert torch.equal(panel_rows(panels, torch.arange(37)), q)
+    ids = torch.tensor([[5, 36], [0, 16]])
+    assert torch.equal(panel_rows(panels, ids), q[ids])
+
+
+@needs_kernel
+@pytest.mark.parametrize("m", [1, 2, 3, 5, 6, 7, 13])
+@pytest.mark.parametrize("bias", [True, False])
+def test_kernel_equals_float_matmul_of_dequantised_weights(m, bias):
+    lin = torch.nn.Linear(43, 37, bias=bias)  # odd K, N not a multiple of the panel width
+    layer = Int8Linear.from_linear(lin)
+    x = torch.randn(m, 43, generator=g)
+    ref = F.linear(x, layer.dequantized(), lin.bias)
+    assert_close(layer(x), ref, rtol=1e-5, atol=1e-5)
+    assert_close(layer(x.view(1, m, 43)), ref.view(1, m, 37), rtol=1e-5, atol=1e-5)
+
+
+def test_fallback_without_kernel_gives_the_same_numbers(monkeypatch):
     lin = torch.nn.Linear(40, 24)
+    layer = Int8Linear.from_linear(lin)
     q, scale = quantize_per_channel(lin.weight.detach())
     x = torch.randn(2, 3, 40, generator=g)
     ref = F.linear(x, q.float() * scale[:, None], lin.bias)
-    assert_close(Int8Linear.from_linear(lin)(x), ref, rtol=1e-5, atol=1e-5)
+    assert_close(layer(x), ref, rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(int8, "load_kernel", lambda: None)
+    assert_close(layer(x), ref, rtol=1e-5, atol=1e-5)
+    assert layer(x.bfloat16()).dtype == torch.bfloat16
 
 
 def test_quantized_model_shares_tied_table_and_shrinks():
@@ -32,7 +61,7 @@ def test_quantized_model_shares_tied_table_and_shrinks():
     model = Decoder(cfg).eval()
     before = weight_bytes(model)
     quantize_int8_(model)
-    assert isinstance(model.embed, Int8Embedding) and model.embed.q is model.lm_head.q
+    assert isinstance(model.embed, Int8Embedding) and model.embed.panels is model.lm_head.panels
     assert weight_bytes(model) < before / 2
     ids = torch.tensor([[3, 7]])
-    assert_close(model.embed(ids), model.lm_head.q[ids].float() * model.lm_head.scale[ids, None])
+    assert_close(model.embed(ids), model.lm_head.dequantized()[ids])

@@ -72,3 +72,23 @@ def test_low_precision_weights_agree_with_float32(ours, smol_path, home, dtype):
     with torch.inference_mode():
         agree = (low.model(ids).argmax(-1) == ours.model(ids).argmax(-1)).float().mean().item()
     assert agree >= 0.8, f"{dtype} top-1 agreement with float32 only {agree:.0%}"
+
+
+def test_int8_kernel_generates_what_dequantising_generates(smol_path, home, monkeypatch):
+    from aipath.llm import int8
+
+    if int8.load_kernel() is None:
+        pytest.skip("int8 kernel not built here (no g++ or no AVX2)")
+    low = load_local_llm("int8", path=smol_path, home=home)
+    prompt = low.encode(low.render(MESSAGES))
+
+    def run() -> tuple[torch.Tensor, list[int]]:
+        with torch.inference_mode():
+            logits = low.model(torch.tensor([prompt]))
+        return logits, [s[0] for s in generate_tokens(low.model, [prompt], SamplingParams(max_tokens=16))]
+
+    fast_logits, fast = run()
+    monkeypatch.setattr(int8, "load_kernel", lambda: None)
+    slow_logits, slow = run()
+    torch.testing.assert_close(fast_logits, slow_logits, rtol=1e-4, atol=1e-3)
+    assert fast == slow

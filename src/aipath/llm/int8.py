@@ -2,14 +2,18 @@
 
 Each row ``w[o]`` of a linear layer is stored as ``round(w[o] / s[o])`` in int8 with
 ``s[o] = max|w[o]| / 127``: a quarter of float32's memory, and the error of a row is at
-most half a step of that row's own scale. Activations stay float32; each call dequantises
-the layer's weights into a float32 temporary and multiplies, so this saves memory, not
-time. (PyTorch's fused ``_weight_int8pack_mm`` does the same in one kernel but measured
-3-20x slower than dequantising on this AVX2-only CPU. Quantising the activations too,
-fbgemm's dynamic int8, was fast but SmolLM2's activation outliers made its top-1
-predictions disagree with float32 on most positions, so it is not offered.)
+most half a step of that row's own scale. Activations stay float32.
 
-A tied embedding shares the head's int8 table and dequantises only the rows it looks up.
+The int8 rows are stored in panels of 16 output channels (``int8_kernel``'s layout), and
+``Int8Linear`` multiplies with the hand-written kernel, which widens the weights in
+registers: decoding reads a quarter of the bytes, so it is up to 4x faster than float32
+(batch 1 is memory-bound). Where the kernel cannot be built the layer dequantises into a
+float32 temporary and multiplies (same numbers, saves memory, not time). PyTorch's own
+``_weight_int8pack_mm`` measured 3-20x slower than dequantising on this AVX2-only CPU, and
+quantising the activations too (fbgemm's dynamic int8) made SmolLM2's top-1 predictions
+disagree with float32 on most positions (activation outliers), so neither is used.
+
+A tied embedding shares the head's int8 panels and dequantises only the rows it looks up.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from aipath.llm.int8_kernel import PANEL, load_kernel, q8_linear
 
 
 def quantize_per_channel(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -26,33 +32,61 @@ def quantize_per_channel(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return q, scale
 
 
-class Int8Linear(nn.Module):
-    """Drop-in for ``nn.Linear`` holding int8 weights and per-channel scales."""
+def _pad_rows(t: torch.Tensor) -> torch.Tensor:
+    """``t`` with zero rows appended up to a multiple of ``PANEL`` (the kernel reads whole panels)."""
+    extra = -t.shape[0] % PANEL
+    return torch.cat([t, t.new_zeros((extra, *t.shape[1:]))]) if extra else t.contiguous()
 
-    def __init__(self, q: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None) -> None:
+
+def to_panels(q: torch.Tensor) -> torch.Tensor:
+    """(N, K) int8 rows -> (ceil(N/16), K, 16): each input channel's 16 weights contiguous."""
+    rows = _pad_rows(q)
+    return rows.view(-1, PANEL, rows.shape[1]).transpose(1, 2).contiguous()
+
+
+def panel_rows(panels: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Int8 rows ``ids`` (any shape) gathered back out of the panels: ``ids.shape + (K,)``."""
+    return panels[ids // PANEL, :, ids % PANEL]
+
+
+class Int8Linear(nn.Module):
+    """Drop-in for ``nn.Linear`` holding int8 weight panels and per-channel scales (padded to 16)."""
+
+    def __init__(self, panels: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None, out_features: int) -> None:
         super().__init__()
-        self.register_buffer("q", q)
+        self.out_features = out_features
+        self.register_buffer("panels", panels)
         self.register_buffer("scale", scale)
-        self.bias = None if bias is None else nn.Parameter(bias.float(), requires_grad=False)
+        self.bias = None if bias is None else nn.Parameter(bias, requires_grad=False)
 
     @classmethod
     def from_linear(cls, linear: nn.Linear) -> "Int8Linear":
-        return cls(*quantize_per_channel(linear.weight.detach()), linear.bias)
+        q, scale = quantize_per_channel(linear.weight.detach())
+        bias = None if linear.bias is None else _pad_rows(linear.bias.detach().float())
+        return cls(to_panels(q), _pad_rows(scale), bias, linear.out_features)
+
+    def dequantized(self) -> torch.Tensor:
+        """The float32 weight ``(out_features, in_features)`` these int8 numbers stand for."""
+        ids = torch.arange(self.out_features)
+        return panel_rows(self.panels, ids).float() * self.scale[ids, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.q.to(x.dtype) * self.scale[:, None], self.bias)
+        if x.dtype == torch.float32 and load_kernel() is not None:
+            return q8_linear(x, self.panels, self.scale, self.bias, self.out_features)
+        bias = None if self.bias is None else self.bias[: self.out_features].to(x.dtype)
+        return F.linear(x, self.dequantized().to(x.dtype), bias)
 
 
 class Int8Embedding(nn.Module):
-    """Embedding lookup from an int8 table (rows dequantised on the fly)."""
+    """Embedding lookup from an int8 panel table (rows dequantised on the fly)."""
 
-    def __init__(self, q: torch.Tensor, scale: torch.Tensor) -> None:
+    def __init__(self, panels: torch.Tensor, scale: torch.Tensor) -> None:
         super().__init__()
-        self.register_buffer("q", q)
+        self.register_buffer("panels", panels)
         self.register_buffer("scale", scale)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.q[ids].float() * self.scale[ids].unsqueeze(-1)
+        return panel_rows(self.panels, ids).float() * self.scale[ids].unsqueeze(-1)
 
 
 def quantize_int8_(model: nn.Module) -> nn.Module:
@@ -63,5 +97,8 @@ def quantize_int8_(model: nn.Module) -> nn.Module:
         for name, child in list(parent.named_children()):
             if isinstance(child, nn.Linear):
                 setattr(parent, name, Int8Linear.from_linear(child))
-    model.embed = Int8Embedding(model.lm_head.q, model.lm_head.scale) if tied else Int8Embedding(*untied_table)
+    if tied:
+        model.embed = Int8Embedding(model.lm_head.panels, model.lm_head.scale)
+    else:
+        model.embed = Int8Embedding(to_panels(untied_table[0]), _pad_rows(untied_table[1]))
     return model
