@@ -2,9 +2,10 @@
 
 The engine is not thread-safe and does not need to be: only its thread touches it. The
 event loop hands it work (add, abort) through an inbox of callables, and the engine thread
-hands each ``StepOutput`` back to the request's ``asyncio.Queue`` with
-``call_soon_threadsafe``. A request whose consumer goes away (client disconnect) aborts its
-sequence in a ``finally``, which frees its blocks at the next step boundary.
+hands each step's outputs back to the requests' ``asyncio.Queue``s with one
+``call_soon_threadsafe`` per step (one wake-up of the event loop, not one per token). A
+request whose consumer goes away (client disconnect) aborts its sequence in a
+``finally``, which frees its blocks at the next step boundary.
 """
 
 from __future__ import annotations
@@ -75,8 +76,7 @@ class AsyncEngine:
                 log.exception("engine step failed; aborting in-flight requests")
                 self._abort_all()
                 continue
-            for out in outputs:
-                self._deliver(out.seq, out)
+            self._deliver_step(outputs)
         self._drain(wait=False)
         self._abort_all()
 
@@ -94,8 +94,23 @@ class AsyncEngine:
             self.engine.abort(seq)
             self._deliver(seq, None)
 
+    def _deliver_step(self, outputs: list[StepOutput]) -> None:
+        """A step's outputs in one callback per event loop: one wake-up of the loop per step, not per token."""
+        batches: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Queue[StepOutput | None], StepOutput]]] = {}
+        for out in outputs:
+            target = self._streams.get(out.seq)
+            if target is not None:
+                batches.setdefault(target[0], []).append((target[1], out))
+        for loop, batch in batches.items():
+            loop.call_soon_threadsafe(_put_all, batch)
+
     def _deliver(self, seq: Sequence, out: StepOutput | None) -> None:
         target = self._streams.get(seq)
         if target is not None:
             loop, outputs = target
             loop.call_soon_threadsafe(outputs.put_nowait, out)
+
+
+def _put_all(batch: list[tuple[asyncio.Queue[StepOutput | None], StepOutput]]) -> None:
+    for outputs, out in batch:
+        outputs.put_nowait(out)
