@@ -6,8 +6,9 @@ where attention is *allowed* (``True``): causal (no peeking at later tokens) and
 (no attending to pad tokens of a left-padded batch).
 
 Grouped-query attention (GQA) lets several query heads share one key/value head, which
-shrinks the KV cache; it is done here by broadcasting a ``(kv_heads, group)`` view of the
-queries against the keys, so the cache is never copied per query head.
+shrinks the KV cache; here the query heads of a group are stacked along the query axis, so
+each key/value head meets all of its queries in one plain batched matmul and the cache is
+never copied per query head.
 """
 
 from __future__ import annotations
@@ -49,13 +50,15 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
     allowed key (a pad query) averages uniformly instead of producing NaN.
     """
     b, h, t, d = q.shape
-    h_kv = k.shape[1]
-    qg = q.view(b, h_kv, h // h_kv, t, d)  # query heads grouped under their kv head
-    scores = (qg @ k.unsqueeze(2).transpose(-1, -2)) / math.sqrt(d)  # (B, H_kv, G, T, S)
+    h_kv, s = k.shape[1], k.shape[2]
+    g = h // h_kv
+    qg = q.reshape(b, h_kv, g * t, d)  # the G query heads of each kv head, one after another
+    scores = (qg @ k.transpose(-1, -2)) / math.sqrt(d)  # (B, H_kv, G*T, S)
     if mask is not None:
-        scores = scores.masked_fill(~mask.unsqueeze(2), torch.finfo(scores.dtype).min)
+        grouped = scores.view(b, h_kv, g, t, s).masked_fill(~mask.unsqueeze(2), torch.finfo(scores.dtype).min)
+        scores = grouped.view(b, h_kv, g * t, s)
     weights = torch.softmax(scores.float(), dim=-1).to(q.dtype)
-    return (weights @ v.unsqueeze(2)).view(b, h, t, d)
+    return (weights @ v).view(b, h, t, d)
 
 
 def torch_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -80,7 +83,16 @@ class Attention(nn.Module):
         self.o = nn.Linear(self.n_heads * self.hd, cfg.dim, bias=cfg.bias)
         self.q_norm = RMSNorm(self.hd, cfg.norm_eps) if cfg.qk_norm else None
         self.k_norm = RMSNorm(self.hd, cfg.norm_eps) if cfg.qk_norm else None
+        self.qkv: nn.Module | None = None  # q, k and v as one layer, set by ``fuse.fuse_projections_``
         self.impl = cfg.attn_impl
+
+    def project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``q`` (B, H, T, D), ``k`` and ``v`` (B, H_kv, T, D): one matmul when the projections are fused."""
+        b, t, _ = x.shape
+        if self.qkv is not None:
+            heads = self.qkv(x).view(b, t, -1, self.hd).transpose(1, 2)
+            return heads.split([self.n_heads, self.n_kv, self.n_kv], dim=1)
+        return tuple(proj(x).view(b, t, -1, self.hd).transpose(1, 2) for proj in (self.q, self.k, self.v))
 
     def forward(
         self,
@@ -91,9 +103,7 @@ class Attention(nn.Module):
     ) -> torch.Tensor:
         """``rope`` is the ``(cos, sin)`` pair of these positions (None: no rotary encoding)."""
         b, t, _ = x.shape
-        q = self.q(x).view(b, t, self.n_heads, self.hd).transpose(1, 2)
-        k = self.k(x).view(b, t, self.n_kv, self.hd).transpose(1, 2)
-        v = self.v(x).view(b, t, self.n_kv, self.hd).transpose(1, 2)
+        q, k, v = self.project(x)
         if self.q_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
         if rope is not None:

@@ -160,8 +160,9 @@ def q8_linear(x: torch.Tensor, panels: torch.Tensor, scale: torch.Tensor, bias: 
     """``x @ W^T + bias`` with W given as int8 ``panels`` (P, K, 16) and padded per-channel ``scale``."""
     lib = load_kernel()
     assert lib is not None and x.dtype == torch.float32
+    x = x if x.is_contiguous() else x.contiguous()
     k = panels.shape[1]
-    rows = x.reshape(-1, k).contiguous()
-    y = torch.empty(rows.shape[0], n)
-    lib.q8_linear(rows.data_ptr(), rows.shape[0], k, panels.data_ptr(), n, scale.data_ptr(), None if bias is None else bias.data_ptr(), y.data_ptr(), torch.get_num_threads())
-    return y.view(*x.shape[:-1], n)
+    y = torch.empty((*x.shape[:-1], n))
+    bias_ptr = None if bias is None else bias.data_ptr()
+    lib.q8_linear(x.data_ptr(), x.numel() // k, k, panels.data_ptr(), n, scale.data_ptr(), bias_ptr, y.data_ptr(), torch.get_num_threads())
+    return y

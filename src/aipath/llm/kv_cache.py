@@ -18,6 +18,7 @@ class KVCache:
         shape = (n_layers, batch, kv_heads, max_len, head_dim)
         self.k = torch.zeros(shape, dtype=dtype)
         self.v = torch.zeros(shape, dtype=dtype)
+        self.layers = list(zip(self.k.unbind(0), self.v.unbind(0)))  # per-layer views, made once
         self.max_len = max_len
         self.length = 0  # positions already stored (the same for every layer between steps)
 
@@ -26,9 +27,10 @@ class KVCache:
         end = self.length + k.shape[2]
         if end > self.max_len:
             raise ValueError(f"KV cache full: {end} positions > max_len {self.max_len}")
-        self.k[layer, :, :, self.length : end] = k
-        self.v[layer, :, :, self.length : end] = v
-        return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
+        k_all, v_all = self.layers[layer]
+        k_all.narrow(2, self.length, k.shape[2]).copy_(k)
+        v_all.narrow(2, self.length, v.shape[2]).copy_(v)
+        return k_all.narrow(2, 0, end), v_all.narrow(2, 0, end)
 
     def advance(self, n: int) -> None:
         """Called once per forward pass, after every layer has stored its ``n`` new positions."""

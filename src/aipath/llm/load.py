@@ -2,6 +2,9 @@
 
 Models are constructed on the ``meta`` device (no random initialisation of 135M numbers
 that would be overwritten at once) and the loaded tensors are *assigned*, not copied.
+Loaded models are set up for speed: q/k/v and gate/up fused (``fuse.py``) and PyTorch's
+fused attention kernel (``attn_impl="torch"``, one call instead of about ten small ones per
+block); the written-out attention stays the reference the tests compare it with.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from safetensors.torch import load_file
 
 from aipath.llm.config import ModelConfig
 from aipath.llm.decoder import Decoder
+from aipath.llm.fuse import fuse_projections_
 from aipath.llm.hf import config_from_hf, convert_hf_state_dict
 from aipath.llm.int8 import quantize_int8_
 
@@ -30,12 +34,12 @@ def build_decoder(cfg: ModelConfig, sd: dict[str, torch.Tensor], dtype: WeightDt
     if cfg.tie_embeddings:
         sd["lm_head.weight"] = sd["embed.weight"]
     with torch.device("meta"):
-        model = Decoder(cfg)
+        model = Decoder(cfg.with_(attn_impl="torch"))
     model.load_state_dict(sd, strict=True, assign=True)
     if cfg.tie_embeddings:
         model.lm_head.weight = model.embed.weight
     model.eval().requires_grad_(False)
-    return quantize_int8_(model) if dtype == "int8" else model
+    return fuse_projections_(quantize_int8_(model) if dtype == "int8" else model)
 
 
 def load_hf_folder(folder: str | Path, dtype: WeightDtype = "float32") -> Decoder:
@@ -50,10 +54,6 @@ def load_hf_folder(folder: str | Path, dtype: WeightDtype = "float32") -> Decode
 
 
 def weight_bytes(model: torch.nn.Module) -> int:
-    """Bytes of parameters and buffers, counting shared (tied) tensors once."""
-    seen, total = set(), 0
-    for t in list(model.parameters()) + list(model.buffers()):
-        if t.data_ptr() not in seen:
-            seen.add(t.data_ptr())
-            total += t.nbytes
-    return total
+    """Bytes of parameters and buffers, counting shared storage (tied, fused) once."""
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in [*model.parameters(), *model.buffers()]}
+    return sum(storages.values())

@@ -49,9 +49,11 @@ class SwiGLU(nn.Module):
         self.gate = nn.Linear(dim, hidden_dim, bias=bias)
         self.up = nn.Linear(dim, hidden_dim, bias=bias)
         self.down = nn.Linear(hidden_dim, dim, bias=bias)
+        self.gate_up: nn.Module | None = None  # gate and up as one layer, set by ``fuse.fuse_projections_``
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down(silu(self.gate(x)) * self.up(x))
+        gate, up = (self.gate(x), self.up(x)) if self.gate_up is None else self.gate_up(x).chunk(2, dim=-1)
+        return self.down(silu(gate) * up)
 
 
 def make_mlp(kind: str, dim: int, hidden_dim: int, bias: bool) -> nn.Module:

@@ -44,18 +44,17 @@ class LearnedPositions(nn.Module):
         return self.weight[positions]
 
 
-def rotate_half(x: torch.Tensor) -> torch.Tensor:
-    """``[x1, x2] -> [-x2, x1]`` on the two halves of the last dimension (HF's channel layout)."""
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((-x2, x1), dim=-1)
-
-
 class RotaryEmbedding(nn.Module):
     """RoPE: channel ``i`` and ``i + d/2`` of each head are rotated by ``pos * theta^(-2i/d)``.
 
     The cos/sin tables are precomputed once up to ``max_seq_len``; ``forward`` takes a
     ``(batch, seq)`` tensor of position ids, so left-padded batches rotate each row from its
     own start. The tables are looked up once per forward pass and shared by all layers.
+
+    Rotating pair ``(x1, x2)`` gives ``(x1 cos - x2 sin, x2 cos + x1 sin)``: on HF's channel
+    layout that is ``x * cos + [-x2, x1] * sin``. The minus sign is stored in the first half of
+    the ``sin`` table, so ``[-x2, x1] * sin`` becomes ``[x2, x1] * signed_sin``: one ``roll``
+    of the channels instead of a split, a negation and a concatenation per tensor.
     """
 
     def __init__(self, head_dim: int, max_seq_len: int, theta: float = 10000.0) -> None:
@@ -63,15 +62,15 @@ class RotaryEmbedding(nn.Module):
         # Tables are computed on the CPU even inside ``torch.device("meta")`` (fast loading).
         inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64, device="cpu").float() / head_dim))
         angles = torch.arange(max_seq_len, dtype=torch.float32, device="cpu")[:, None] * inv_freq[None, :]
-        angles = torch.cat((angles, angles), dim=-1)
-        self.register_buffer("cos", angles.cos(), persistent=False)
-        self.register_buffer("sin", angles.sin(), persistent=False)
+        self.register_buffer("cos", torch.cat((angles.cos(), angles.cos()), dim=-1), persistent=False)
+        self.register_buffer("sin", torch.cat((-angles.sin(), angles.sin()), dim=-1), persistent=False)
 
     def forward(self, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(cos, sin)`` of shape ``(batch, 1, seq, head_dim)``, looked up once per forward pass."""
+        """``(cos, signed sin)`` of shape ``(batch, 1, seq, head_dim)``, looked up once per forward pass."""
         return self.cos[positions].unsqueeze(1).to(dtype), self.sin[positions].unsqueeze(1).to(dtype)
 
 
 def apply_rotary(q: torch.Tensor, k: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rotate ``q`` and ``k`` of shape ``(batch, heads, seq, head_dim)`` by the angles in ``cos``/``sin``."""
-    return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+    """Rotate ``q`` and ``k`` of shape ``(batch, heads, seq, head_dim)`` by ``RotaryEmbedding``'s ``(cos, signed sin)``."""
+    half = q.shape[-1] // 2
+    return q * cos + q.roll(half, -1) * sin, k * cos + k.roll(half, -1) * sin
