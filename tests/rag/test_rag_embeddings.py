@@ -42,7 +42,7 @@ def test_e5_is_normalised_and_multilingual() -> None:
 
 
 def test_auto_choice_and_unknown_spec() -> None:
-    assert auto_embedder_spec("Plain English documentation text.") == "minilm"
+    assert auto_embedder_spec("Plain English documentation text.") == "minilm-int8"
     assert auto_embedder_spec("这是中文文档，讲的是向量检索。") == "e5"
     with pytest.raises(EmbeddingError, match="unknown embedder"):
         get_embedder("word2vec")

@@ -40,11 +40,13 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
 
 def pipeline_version() -> str:
     """Hash of the code that decides what gets indexed, so a cached eval knowledge base
-    is rebuilt after any change to loading, chunking, analysis or BM25 scoring."""
-    from aipath.rag import bm25_index, chunking, html_loader, loaders, text_analysis, tokens
+    is rebuilt after any change to loading, chunking, analysis, BM25 scoring or the choice
+    of embedder."""
+    from aipath.rag import (bm25_index, chunking, embeddings, html_loader, loaders,
+                            text_analysis, tokens)
 
     digest = hashlib.sha256()
-    for module in (loaders, html_loader, chunking, tokens, text_analysis, bm25_index):
+    for module in (loaders, html_loader, chunking, tokens, text_analysis, bm25_index, embeddings):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:12]
 

