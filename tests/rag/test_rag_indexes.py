@@ -106,3 +106,17 @@ def test_rrf_and_weighted_fusion_by_hand() -> None:
     assert z[3] == pytest.approx(0.3 * za[2] + 0.7 * 1.0, abs=1e-6)
     assert z[2] == pytest.approx(0.3 * za[1], abs=1e-6)
     assert zscore([[], b], [0.5, 0.5])[0][0] == 3
+
+
+def test_flat_search_equals_faiss_own_search_after_deletes() -> None:
+    """The BLAS fast path reads FAISS's storage directly; it must agree with FAISS."""
+    vectors = _random_unit(500, 32, 2)
+    index = DenseIndex(32, "flat")
+    index.add(list(range(500)), vectors)
+    index.remove(list(range(0, 500, 7)))  # compacts FAISS's storage and id map
+    for seed in range(3):
+        query = _random_unit(1, 32, 10 + seed)
+        scores, ids = index._index.search(query, 25)
+        got = index.search(query[0], 25)
+        assert [i for i, _ in got] == ids[0].tolist()
+        np.testing.assert_allclose([s for _, s in got], scores[0], rtol=1e-5, atol=1e-6)

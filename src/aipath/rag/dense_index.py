@@ -67,8 +67,27 @@ class DenseIndex:
         if not len(self) or k <= 0:
             return []
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
-        scores, ids = self._index.search(query, min(k, len(self)))
+        k = min(k, len(self))
+        if self.kind == "flat":
+            return self._flat_search(query[0], k)
+        scores, ids = self._index.search(query, k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _flat_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Exact search as one BLAS matrix-vector product over FAISS's own storage.
+
+        For a single query FAISS scans the rows on one thread; the BLAS product uses every
+        core and was about 2x faster at 100k chunks (``aipath bench rag``). Same scores.
+        """
+        import faiss
+
+        flat = faiss.downcast_index(self._index.index)
+        matrix = faiss.rev_swig_ptr(flat.get_xb(), len(self) * self.dim).reshape(-1, self.dim)
+        scores = matrix @ query
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        ids = faiss.vector_to_array(self._index.id_map)
+        return [(int(ids[i]), float(scores[i])) for i in best]
 
     def save(self, path: Path) -> None:
         import faiss
