@@ -113,7 +113,7 @@ void panel(const float* x, long M, long K, const int8_t* w, const float* scale, 
 extern "C" void q8_linear(const float* x, long M, long K, const int8_t* w, long N,
                           const float* scale, const float* bias, float* y, int threads) {
     const long panels = (N + NR - 1) / NR;
-#pragma omp parallel for schedule(static) num_threads(threads)
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)  // dynamic: a shared CPU may pause a thread
     for (long p = 0; p < panels; ++p) {
         const long n0 = p * NR;
         const int cols = N - n0 < NR ? int(N - n0) : NR;
