@@ -23,6 +23,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -125,16 +126,24 @@ extern "C" void q8_linear(const float* x, long M, long K, const int8_t* w, long 
 
 @lru_cache(maxsize=1)
 def load_kernel() -> ctypes.CDLL | None:
-    """The compiled kernel, or None where it cannot run here (no AVX2, no ``g++``, build failed)."""
-    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512") or shutil.which("g++") is None:
-        return None
+    """The compiled kernel, or None (with a warning saying why) where it cannot run here."""
+    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
+        return _unavailable("this CPU has no AVX2")
+    if shutil.which("g++") is None:
+        return _unavailable("g++ is not installed")
     try:
         lib = ctypes.CDLL(str(_build()))
-    except (OSError, subprocess.CalledProcessError):
-        return None
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = exc.stderr.decode(errors="replace")[-500:] if isinstance(exc, subprocess.CalledProcessError) else str(exc)
+        return _unavailable(f"building it failed: {detail}")
     lib.q8_linear.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
     lib.q8_linear.restype = None
     return lib
+
+
+def _unavailable(reason: str) -> None:
+    warnings.warn(f"int8 kernel unavailable ({reason}); int8 layers dequantise instead (same numbers, slower)", RuntimeWarning, stacklevel=3)
+    return None
 
 
 def _build() -> Path:
