@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
 from aipath.llm.attention import scaled_dot_product_attention
+from aipath.llm.fuse import fuse_projections_
 from aipath.serve import paged_attention
 from aipath.serve.block_manager import BlockManager
 from aipath.serve.config import EngineConfig
@@ -24,22 +27,25 @@ def test_grouped_attention_equals_naive_attention(q_len):
     query_pos = ends[:, None] - q_len + torch.arange(q_len)
     mask = torch.arange(s) <= query_pos[..., None]  # (B, Q, S): causal within each row's own length
     want = scaled_dot_product_attention(q, k, v, mask[:, None])
-    got = paged_attention.grouped_attention(q.transpose(1, 2), k.transpose(0, 1), v.transpose(0, 1), mask)
+    bias = paged_attention.attention_bias(mask, h_kv, h // h_kv, torch.float32)
+    got = paged_attention.grouped_attention(q.transpose(1, 2), k, v, bias)
     torch.testing.assert_close(got.transpose(1, 2), want)
 
 
 def test_write_then_gather_returns_the_blocks_in_table_order():
-    pool = paged_attention.new_pool(1, 2, 6, 4, 3, torch.float32, torch.device("cpu"))[0]
-    x = torch.randn(2, 8, 3)
-    paged_attention.write(pool, torch.tensor([20, 21, 22, 23, 4, 5, 6, 7]), x)  # blocks 5 then 1
-    got = paged_attention.gather(pool, torch.tensor([[5, 1], [1, 5]]))
-    assert got.shape == (2, 2, 8, 3)
-    torch.testing.assert_close(got[:, 0], x)
-    torch.testing.assert_close(got[:, 1], torch.cat([x[:, 4:], x[:, :4]], dim=1))
+    pool = paged_attention.new_pool(1, 6, 2, 4, 3, torch.float32, torch.device("cpu"))[0]  # 6 blocks of 4, 2 kv heads
+    x = torch.randn(8, 2, 3)  # (tokens, kv heads, head_dim)
+    paged_attention.write(pool, torch.tensor([5, 5, 5, 5, 1, 1, 1, 1]), torch.tensor([0, 1, 2, 3] * 2), x)  # block 5, then 1
+    got = paged_attention.gather(pool, paged_attention.block_rows(torch.tensor([[5, 1], [1, 5]]), 2), 2)
+    assert got.shape == (2, 2, 8, 3)  # (sequences, kv heads, keys, head_dim)
+    torch.testing.assert_close(got[0], x.transpose(0, 1))
+    torch.testing.assert_close(got[1], torch.cat([x[4:], x[:4]]).transpose(0, 1))
 
 
-def test_mixed_batch_logits_equal_each_sequence_alone_through_the_contiguous_forward(model):
+@pytest.mark.parametrize("fused", [False, True])
+def test_mixed_batch_logits_equal_each_sequence_alone_through_the_contiguous_forward(model, fused):
     """Decodes, a prefill chunk, a whole prompt and a one-token tail in one step = ``Decoder.forward`` per sequence."""
+    model = fuse_projections_(copy.deepcopy(model)) if fused else model
     runner, bm = ModelRunner(model, EngineConfig(block_size=4, num_blocks=64)), BlockManager(64, 4, prefix_caching=False)
     prompts = [[(5 * i + 3 * j) % 256 for j in range(n)] for i, n in enumerate([9, 14, 6, 13, 21])]
     computed = [8, 13, 0, 12, 7]  # two decodes, a whole prompt, a 1-token tail, a 14-token chunk

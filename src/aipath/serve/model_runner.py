@@ -31,8 +31,10 @@ class AttentionGroup:
     """Sequences whose queries share one padded ``(B, Q)`` grid, and the keys they may see."""
 
     rows: slice  # their tokens in the packed batch
-    tables: torch.Tensor  # (B, n) block ids covering every key of the group (padded with block 0)
-    mask: torch.Tensor  # (B, Q, n * block_size) True where a query may attend a key
+    q_len: int  # Q: the longest chunk of the group (1 for decodes)
+    batch: int  # B
+    rows_to_gather: torch.Tensor  # ``paged_attention.block_rows`` of the block tables, padded with block 0
+    bias: torch.Tensor  # the causal and padding mask as ``paged_attention.attention_bias``
     query_index: torch.Tensor | None  # (rows,) place of each packed token in the B * Q grid; None when Q == 1
 
 
@@ -42,7 +44,8 @@ class BatchLayout:
 
     tokens: torch.Tensor  # (N,) token ids, packed: decodes first, then prefill chunks
     positions: torch.Tensor  # (N,) absolute positions
-    slots: torch.Tensor  # (N,) flat slot in the block pool for each new token's K/V
+    slot_blocks: torch.Tensor  # (N,) block of each new token's K/V
+    slot_offsets: torch.Tensor  # (N,) its slot within the block
     groups: list[AttentionGroup]
     logits_index: torch.Tensor  # packed index of the last token of sequences that sample, in batch order
 
@@ -53,8 +56,8 @@ class ModelRunner:
         self.config = config
         self.device = torch.device(config.device)
         cfg = model.cfg
-        dtype = model.norm.weight.dtype
-        geometry = (cfg.n_layers, cfg.kv_heads, config.num_blocks, config.block_size, cfg.head_size, dtype, self.device)
+        self.dtype = model.norm.weight.dtype
+        geometry = (cfg.n_layers, config.num_blocks, cfg.kv_heads, config.block_size, cfg.head_size, self.dtype, self.device)
         self.k_cache = paged_attention.new_pool(*geometry)
         self.v_cache = paged_attention.new_pool(*geometry)
 
@@ -63,7 +66,7 @@ class ModelRunner:
         counts = batch.num_tokens
         decodes = [i for i, n in enumerate(counts) if n == 1]
         prefills = [i for i, n in enumerate(counts) if n > 1]
-        offsets, groups, positions, slots, tokens = {}, [], [], [], []
+        offsets, groups, positions, slot_blocks, tokens = {}, [], [], [], []
         for members in (decodes, prefills):
             if not members:
                 continue
@@ -72,17 +75,18 @@ class ModelRunner:
                 seq = batch.seqs[i]
                 offsets[i] = len(tokens)
                 tokens += seq.token_ids[seq.num_computed_tokens : seq.num_computed_tokens + counts[i]]
-            group, pos, slot = self._group([batch.seqs[i] for i in members], [counts[i] for i in members], slice(start, len(tokens)))
+            group, pos, blocks = self._group([batch.seqs[i] for i in members], [counts[i] for i in members], slice(start, len(tokens)))
             groups.append(group)
             positions.append(pos)
-            slots.append(slot)
+            slot_blocks.append(blocks)
         logits_index = [offsets[i] + counts[i] - 1 for i, s in enumerate(sample) if s]
-        to = self.device
-        return BatchLayout(torch.tensor(tokens, device=to), torch.cat(positions).to(to), torch.cat(slots).to(to), groups,
+        to, bs = self.device, self.config.block_size
+        pos = torch.cat(positions)
+        return BatchLayout(torch.tensor(tokens, device=to), pos.to(to), torch.cat(slot_blocks).to(to), (pos % bs).to(to), groups,
                            torch.tensor(logits_index, dtype=torch.long, device=to))
 
     def _group(self, seqs: list[Sequence], counts: list[int], rows: slice) -> tuple[AttentionGroup, torch.Tensor, torch.Tensor]:
-        """The group's attention layout, and the positions and cache slots of its packed tokens."""
+        """The group's attention layout, and the positions and cache blocks of its packed tokens."""
         bs = self.config.block_size
         n_blocks = max(-(-(s.num_computed_tokens + n) // bs) for s, n in zip(seqs, counts))
         tables = torch.tensor([s.block_table[:n_blocks] + [0] * (n_blocks - len(s.block_table[:n_blocks])) for s in seqs])
@@ -91,9 +95,11 @@ class ModelRunner:
         real = torch.arange(q_len) < torch.tensor(counts)[:, None]  # False at padding queries
         mask = torch.arange(n_blocks * bs) <= query_pos[..., None]  # causal; padding queries see key 0 at least
         row, pos = real.nonzero(as_tuple=True)[0], query_pos[real]
-        slots = tables[row, pos // bs] * bs + pos % bs
-        query_index = real.view(-1).nonzero().squeeze(1).to(self.device) if q_len > 1 else None
-        return AttentionGroup(rows, tables.to(self.device), mask.to(self.device), query_index), pos, slots
+        to, cfg = self.device, self.model.cfg
+        query_index = real.view(-1).nonzero().squeeze(1).to(to) if q_len > 1 else None
+        bias = paged_attention.attention_bias(mask.to(to), cfg.kv_heads, cfg.n_heads // cfg.kv_heads, self.dtype)
+        gather_rows = paged_attention.block_rows(tables.to(to), cfg.kv_heads)
+        return AttentionGroup(rows, q_len, len(seqs), gather_rows, bias, query_index), pos, tables[row, pos // bs]
 
     @torch.inference_mode()
     def run(self, batch: ScheduledBatch, sample: list[bool]) -> torch.Tensor:
@@ -103,36 +109,39 @@ class ModelRunner:
         x = model.embed(lay.tokens)[None]  # (1, N, dim)
         if model.pos is not None:
             x = x + model.pos(lay.positions[None])
-        rope = model.rope(lay.positions[None], x.dtype) if model.rope is not None else None
+        rope = None
+        if model.rope is not None:
+            cos, sin = model.rope(lay.positions[None], x.dtype)  # (1, 1, N, head_dim)
+            rope = cos[0, 0, :, None], sin[0, 0, :, None]  # (N, 1, head_dim): broadcast over token-major heads
         for layer in model.layers:
             x = x + self._attend(layer.attn, layer.attn_norm(x), rope, lay)
             x = x + layer.mlp(layer.mlp_norm(x))
         return model.lm_head(model.norm(x[0, lay.logits_index])).float()
 
     def _attend(self, attn: Attention, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None, lay: BatchLayout) -> torch.Tensor:
+        """Heads stay token-major (N, heads, head_dim) throughout: the cache takes k and v as they
+        come out of the projections, and a decode's queries need no copy to meet their keys."""
         n = x.shape[1]
-        q = attn.q(x).view(1, n, attn.n_heads, attn.hd).transpose(1, 2)
-        k = attn.k(x).view(1, n, attn.n_kv, attn.hd).transpose(1, 2)
-        v = attn.v(x).view(n, attn.n_kv, attn.hd)
+        q, k, v = (heads[0].transpose(0, 1) for heads in attn.project(x))  # (N, heads, head_dim) views
         if attn.q_norm is not None:
             q, k = attn.q_norm(q), attn.k_norm(k)
         if rope is not None:
             q, k = apply_rotary(q, k, *rope)
         k_pool, v_pool = self.k_cache[attn.layer], self.v_cache[attn.layer]
-        paged_attention.write(k_pool, lay.slots, k[0])
-        paged_attention.write(v_pool, lay.slots, v.transpose(0, 1))
-        q = q[0].transpose(0, 1)  # (N, heads, head_dim), packed
-        out = torch.cat([self._group_attention(q[g.rows], k_pool, v_pool, g) for g in lay.groups])
-        return attn.o(out.view(1, n, attn.n_heads * attn.hd))
+        paged_attention.write(k_pool, lay.slot_blocks, lay.slot_offsets, k)
+        paged_attention.write(v_pool, lay.slot_blocks, lay.slot_offsets, v)
+        outs = [self._group_attention(q[g.rows], k_pool, v_pool, g) for g in lay.groups]
+        out = outs[0] if len(outs) == 1 else torch.cat(outs)
+        return attn.o(out.reshape(1, n, attn.n_heads * attn.hd))
 
     @staticmethod
     def _group_attention(q: torch.Tensor, k_pool: torch.Tensor, v_pool: torch.Tensor, g: AttentionGroup) -> torch.Tensor:
         """The group's packed queries (rows, heads, head_dim) attend over their blocks."""
-        b, q_len, _ = g.mask.shape
+        b = g.batch
         if g.query_index is None:
             grid = q[:, None]
         else:
-            grid = q.new_zeros(b * q_len, *q.shape[1:]).index_copy_(0, g.query_index, q).view(b, q_len, *q.shape[1:])
-        keys, values = paged_attention.gather(k_pool, g.tables), paged_attention.gather(v_pool, g.tables)
-        out = paged_attention.grouped_attention(grid, keys, values, g.mask)
-        return out[:, 0] if g.query_index is None else out.view(b * q_len, *q.shape[1:])[g.query_index]
+            grid = q.new_zeros(b * g.q_len, *q.shape[1:]).index_copy_(0, g.query_index, q).view(b, g.q_len, *q.shape[1:])
+        keys, values = paged_attention.gather(k_pool, g.rows_to_gather, b), paged_attention.gather(v_pool, g.rows_to_gather, b)
+        out = paged_attention.grouped_attention(grid, keys, values, g.bias)
+        return out[:, 0] if g.query_index is None else out.reshape(b * g.q_len, *q.shape[1:])[g.query_index]

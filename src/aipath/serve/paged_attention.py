@@ -1,14 +1,17 @@
 """Attention over the paged KV cache: write new keys/values to their slots, gather by block.
 
-The pool of one layer is ``(kv_heads, num_blocks, block_size, head_dim)``: kv-head-major,
-so gathering a batch's block tables with one ``index_select`` copies whole blocks (4 KiB
-runs at head_dim 64) and yields ``(kv_heads, batch, keys, head_dim)`` already laid out
-for batched matmuls. Indexing single slots instead (``pool[slots]``) copies element by
-element and was the largest cost of a decode step at long contexts.
+One layer's pool is ``(num_blocks, kv_heads, block_size, head_dim)``. Gathering a batch's
+block tables is one ``index_select`` over (block, kv head) pairs, ordered so that the
+result is ``(batch, kv_heads, keys, head_dim)``, contiguous: it copies whole runs of
+``block_size * head_dim`` values (4 KiB at 16 x 64), and the query heads of each kv head
+then meet their keys in one plain batched matmul with no further copy. Indexing single
+slots instead (``pool[slots]``) copies element by element, and broadcasting the keys to
+every query head of a group copies them again: those two were the largest costs of a
+decode step at long contexts.
 
-``grouped_attention`` is ``aipath.llm.attention.scaled_dot_product_attention`` with the
-query heads of one kv head folded into the rows of one matmul, so the keys are read once
-per kv head instead of being broadcast (copied) to every query head of the group.
+``grouped_attention`` is ``aipath.llm.attention.scaled_dot_product_attention`` written as
+``baddbmm`` (scores, scale and mask in one call: the mask is an additive bias built once
+per step and shared by every layer), softmax and ``bmm``.
 """
 
 from __future__ import annotations
@@ -18,37 +21,47 @@ import math
 import torch
 
 
-def new_pool(n_layers: int, kv_heads: int, num_blocks: int, block_size: int, head_dim: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """Zeroed K or V storage for every layer: ``(layers, kv_heads, num_blocks, block_size, head_dim)``."""
-    return torch.zeros(n_layers, kv_heads, num_blocks, block_size, head_dim, dtype=dtype, device=device)
+def new_pool(n_layers: int, num_blocks: int, kv_heads: int, block_size: int, head_dim: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Zeroed K or V storage for every layer: ``(layers, num_blocks, kv_heads, block_size, head_dim)``."""
+    return torch.zeros(n_layers, num_blocks, kv_heads, block_size, head_dim, dtype=dtype, device=device)
 
 
-def write(pool: torch.Tensor, slots: torch.Tensor, x: torch.Tensor) -> None:
-    """Store ``x`` (kv_heads, N, head_dim) at flat slots ``slots`` (N,) of one layer's ``pool``."""
-    h, blocks, size, d = pool.shape
-    pool.view(h, blocks * size, d).index_copy_(1, slots, x)
+def write(pool: torch.Tensor, blocks: torch.Tensor, offsets: torch.Tensor, x: torch.Tensor) -> None:
+    """Store ``x`` (N, kv_heads, head_dim) at slot ``offsets`` (N,) of blocks ``blocks`` (N,) of one layer's ``pool``."""
+    pool.transpose(1, 2).index_put_((blocks, offsets), x)
 
 
-def gather(pool: torch.Tensor, tables: torch.Tensor) -> torch.Tensor:
-    """Keys or values of whole blocks: ``tables`` (B, n) block ids -> ``(kv_heads, B, n * block_size, head_dim)``."""
-    h, _, size, d = pool.shape
-    b, n = tables.shape
-    return pool.index_select(1, tables.reshape(-1)).view(h, b, n * size, d)
+def block_rows(tables: torch.Tensor, h_kv: int) -> torch.Tensor:
+    """The (block, kv head) rows that ``gather`` reads for block tables ``tables`` (B, n), in (B, H_kv, n) order.
+    Built once per step: every layer gathers the same rows."""
+    return (tables[:, None, :] * h_kv + torch.arange(h_kv, device=tables.device)[:, None]).reshape(-1)
 
 
-def grouped_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``softmax(q k^T / sqrt(d), masked) v`` for ``q`` (B, Q, H, D), ``k``/``v`` (H_kv, B, S, D),
-    ``mask`` (B, Q, S) True where allowed; returns (B, Q, H, D).
+def gather(pool: torch.Tensor, rows: torch.Tensor, batch: int) -> torch.Tensor:
+    """Keys or values of whole blocks, from ``block_rows``: ``(batch, kv_heads, n * block_size, head_dim)``."""
+    _, h, size, d = pool.shape
+    return pool.view(-1, size, d).index_select(0, rows).view(batch, h, -1, d)
 
-    Every row of ``mask`` must allow at least one key (padding queries included), else the
-    row averages uniformly, as in the naive attention.
+
+def attention_bias(mask: torch.Tensor, h_kv: int, group: int, dtype: torch.dtype) -> torch.Tensor:
+    """The additive form of ``mask`` (B, Q, S) (0 where allowed, -inf elsewhere), laid out as
+    ``grouped_attention``'s scores: ``(B * H_kv, G * Q, S)``."""
+    b, t, s = mask.shape
+    bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(~mask, float("-inf"))
+    return bias[:, None, None].expand(b, h_kv, group, t, s).reshape(b * h_kv, group * t, s)
+
+
+def grouped_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d) + bias) v`` for ``q`` (B, Q, H, D) and ``k``/``v`` (B, H_kv, S, D); returns (B, Q, H, D).
+
+    ``bias`` comes from ``attention_bias``; every row must allow at least one key (padding
+    queries included). For one query per sequence the reshapes below are views, no copies.
     """
     b, t, h, d = q.shape
-    h_kv, s = k.shape[0], k.shape[2]
+    h_kv, s = k.shape[1], k.shape[2]
     g = h // h_kv
-    rows = q.view(b, t, h_kv, g, d).permute(2, 0, 1, 3, 4).reshape(h_kv, b, t * g, d)
-    scores = (rows @ k.transpose(-1, -2)) / math.sqrt(d)  # (H_kv, B, T * G, S)
-    scores = scores.view(h_kv, b, t, g, s).masked_fill(~mask[None, :, :, None, :], torch.finfo(scores.dtype).min)
-    weights = torch.softmax(scores.float(), dim=-1).to(q.dtype).view(h_kv, b, t * g, s)
-    out = weights @ v  # (H_kv, B, T * G, D)
-    return out.view(h_kv, b, t, g, d).permute(1, 2, 0, 3, 4).reshape(b, t, h, d)
+    rows = q.view(b, t, h_kv, g, d).permute(0, 2, 3, 1, 4).reshape(b * h_kv, g * t, d)
+    scores = torch.baddbmm(bias, rows, k.view(b * h_kv, s, d).transpose(1, 2), alpha=1 / math.sqrt(d))
+    weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+    out = torch.bmm(weights, v.view(b * h_kv, s, d))  # (B * H_kv, G * Q, D)
+    return out.view(b, h_kv, g, t, d).permute(0, 3, 1, 2, 4).reshape(b, t, h, d)
