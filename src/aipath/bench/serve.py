@@ -147,11 +147,20 @@ def run_bench(url: str, model: str, clients: list[int], new_tokens: int, peers: 
 
 
 def render_table(rows: list[Row]) -> str:
-    """A Markdown table (for the README and the issue); latencies in ms, '-' where not measured."""
+    """A Markdown table (for the README and the issue); latencies in ms, '-' where not measured.
+
+    "× 1 client" is the row's throughput over the same system's 1-client row, the issue's
+    batching target (8× at 16 clients)."""
 
     def ms(v: float | None) -> str:
         return "-" if v is None else f"{v * 1000:.0f}"
 
-    lines = ["| system | clients | output tok/s | TTFT p50 ms | TTFT p95 ms | ITL p50 ms | ITL p95 ms |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r.system} | {r.clients} | {r.tokens_per_s:.1f} | {ms(r.ttft_p50)} | {ms(r.ttft_p95)} | {ms(r.itl_p50)} | {ms(r.itl_p95)} |" for r in rows]
+    single = {r.system: r.tokens_per_s for r in rows if r.clients == 1}
+
+    def scale(r: Row) -> str:
+        return f"{r.tokens_per_s / single[r.system]:.1f}×" if r.system in single else "-"
+
+    lines = ["| system | clients | output tok/s | × 1 client | TTFT p50 ms | TTFT p95 ms | ITL p50 ms | ITL p95 ms |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.system} | {r.clients} | {r.tokens_per_s:.1f} | {scale(r)} | {ms(r.ttft_p50)} | {ms(r.ttft_p95)} | {ms(r.itl_p50)} | {ms(r.itl_p95)} |"
+              for r in rows]
     return "\n".join(lines)
