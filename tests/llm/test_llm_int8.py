@@ -44,6 +44,15 @@ def test_kernel_equals_float_matmul_of_dequantised_weights(m, bias):
     assert_close(layer(x.view(1, m, 43)), ref.view(1, m, 37), rtol=1e-5, atol=1e-5)
 
 
+@needs_kernel
+def test_kernel_splits_panels_over_threads():
+    torch.set_num_threads(2)  # the suite's fixture restores one thread afterwards
+    lin = torch.nn.Linear(64, 400 * 16 + 5)
+    layer = Int8Linear.from_linear(lin)
+    x = torch.randn(3, 64, generator=g)
+    assert_close(layer(x), F.linear(x, layer.dequantized(), lin.bias), rtol=1e-5, atol=1e-5)
+
+
 def test_fallback_without_kernel_gives_the_same_numbers(monkeypatch):
     lin = torch.nn.Linear(40, 24)
     layer = Int8Linear.from_linear(lin)

@@ -114,7 +114,10 @@ void panel(const float* x, long M, long K, const int8_t* w, const float* scale, 
 extern "C" void q8_linear(const float* x, long M, long K, const int8_t* w, long N,
                           const float* scale, const float* bias, float* y, int threads) {
     const long panels = (N + NR - 1) / NR;
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)  // dynamic: a shared CPU may pause a thread
+    // Eight chunks per thread: long runs of panels stream well from memory, and a thread the
+    // (shared) CPU pauses leaves its chunks to the others instead of stalling the whole call.
+    const long chunk = panels / (8L * threads) > 1 ? panels / (8L * threads) : 1;
+#pragma omp parallel for schedule(dynamic, chunk) num_threads(threads)
     for (long p = 0; p < panels; ++p) {
         const long n0 = p * NR;
         const int cols = N - n0 < NR ? int(N - n0) : NR;
