@@ -9,7 +9,7 @@ import torch
 
 from aipath.llm.attention import scaled_dot_product_attention
 from aipath.llm.fuse import fuse_projections_
-from aipath.serve import paged_attention
+from aipath.serve import decode_kernel, paged_attention
 from aipath.serve.block_manager import BlockManager
 from aipath.serve.config import EngineConfig
 from aipath.serve.model_runner import ModelRunner
@@ -59,3 +59,18 @@ def test_mixed_batch_logits_equal_each_sequence_alone_through_the_contiguous_for
     with torch.inference_mode():
         want = torch.cat([model(torch.tensor([p]))[0, -1:] for p in prompts])
     torch.testing.assert_close(logits, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.skipif(not decode_kernel.usable(torch.float32, torch.device("cpu"), 16), reason="no g++ / AVX2 here")
+def test_decode_kernel_equals_the_torch_path():
+    torch.manual_seed(0)
+    blocks, h, h_kv, size, d = 12, 6, 2, 4, 16
+    k_pool, v_pool = torch.randn(blocks, h_kv, size, d), torch.randn(blocks, h_kv, size, d)
+    tables = torch.tensor([[7, 2, 9], [4, 0, 0], [11, 3, 5]])  # padded with block 0
+    lens = torch.tensor([10, 1, 12])
+    q = torch.randn(3, h, d)
+    mask = (torch.arange(12) < lens[:, None])[:, None]  # (B, 1, S)
+    rows = paged_attention.block_rows(tables, h_kv)
+    want = paged_attention.grouped_attention(q[:, None], paged_attention.gather(k_pool, rows, 3), paged_attention.gather(v_pool, rows, 3),
+                                             paged_attention.attention_bias(mask, h_kv, h // h_kv, torch.float32))[:, 0]
+    torch.testing.assert_close(decode_kernel.decode_attention(q, k_pool, v_pool, tables, lens), want)

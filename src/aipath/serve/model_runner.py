@@ -20,7 +20,7 @@ import torch
 from aipath.llm.attention import Attention
 from aipath.llm.decoder import Decoder
 from aipath.llm.positions import apply_rotary
-from aipath.serve import paged_attention
+from aipath.serve import decode_kernel, paged_attention
 from aipath.serve.config import EngineConfig
 from aipath.serve.scheduler import ScheduledBatch
 from aipath.serve.sequence import Sequence
@@ -33,6 +33,8 @@ class AttentionGroup:
     rows: slice  # their tokens in the packed batch
     q_len: int  # Q: the longest chunk of the group (1 for decodes)
     batch: int  # B
+    tables: torch.Tensor  # (B, n) block ids covering every key of the group, padded with block 0
+    lens: torch.Tensor  # (B,) keys each sequence attends after this step (for the decode kernel)
     rows_to_gather: torch.Tensor  # ``paged_attention.block_rows`` of the block tables, padded with block 0
     bias: torch.Tensor  # the causal and padding mask as ``paged_attention.attention_bias``
     query_index: torch.Tensor | None  # (rows,) place of each packed token in the B * Q grid; None when Q == 1
@@ -60,6 +62,7 @@ class ModelRunner:
         geometry = (cfg.n_layers, config.num_blocks, cfg.kv_heads, config.block_size, cfg.head_size, self.dtype, self.device)
         self.k_cache = paged_attention.new_pool(*geometry)
         self.v_cache = paged_attention.new_pool(*geometry)
+        self.decode_kernel = decode_kernel.usable(self.dtype, self.device, cfg.head_size)
 
     def layout(self, batch: ScheduledBatch, sample: list[bool]) -> BatchLayout:
         """Pack the batch (decodes first) with a handful of tensor ops per group, not per sequence."""
@@ -91,15 +94,18 @@ class ModelRunner:
         n_blocks = max(-(-(s.num_computed_tokens + n) // bs) for s, n in zip(seqs, counts))
         tables = torch.tensor([s.block_table[:n_blocks] + [0] * (n_blocks - len(s.block_table[:n_blocks])) for s in seqs])
         q_len = max(counts)
-        query_pos = torch.tensor([s.num_computed_tokens for s in seqs])[:, None] + torch.arange(q_len)  # (B, Q)
-        real = torch.arange(q_len) < torch.tensor(counts)[:, None]  # False at padding queries
+        starts, counts_t = torch.tensor([s.num_computed_tokens for s in seqs]), torch.tensor(counts)
+        query_pos = starts[:, None] + torch.arange(q_len)  # (B, Q)
+        real = torch.arange(q_len) < counts_t[:, None]  # False at padding queries
         mask = torch.arange(n_blocks * bs) <= query_pos[..., None]  # causal; padding queries see key 0 at least
         row, pos = real.nonzero(as_tuple=True)[0], query_pos[real]
         to, cfg = self.device, self.model.cfg
         query_index = real.view(-1).nonzero().squeeze(1).to(to) if q_len > 1 else None
         bias = paged_attention.attention_bias(mask.to(to), cfg.kv_heads, cfg.n_heads // cfg.kv_heads, self.dtype)
-        gather_rows = paged_attention.block_rows(tables.to(to), cfg.kv_heads)
-        return AttentionGroup(rows, q_len, len(seqs), gather_rows, bias, query_index), pos, tables[row, pos // bs]
+        tables_to = tables.to(to)
+        gather_rows = paged_attention.block_rows(tables_to, cfg.kv_heads)
+        group = AttentionGroup(rows, q_len, len(seqs), tables_to, (starts + counts_t).to(to), gather_rows, bias, query_index)
+        return group, pos, tables[row, pos // bs]
 
     @torch.inference_mode()
     def run(self, batch: ScheduledBatch, sample: list[bool]) -> torch.Tensor:
@@ -134,9 +140,10 @@ class ModelRunner:
         out = outs[0] if len(outs) == 1 else torch.cat(outs)
         return attn.o(out.reshape(1, n, attn.n_heads * attn.hd))
 
-    @staticmethod
-    def _group_attention(q: torch.Tensor, k_pool: torch.Tensor, v_pool: torch.Tensor, g: AttentionGroup) -> torch.Tensor:
+    def _group_attention(self, q: torch.Tensor, k_pool: torch.Tensor, v_pool: torch.Tensor, g: AttentionGroup) -> torch.Tensor:
         """The group's packed queries (rows, heads, head_dim) attend over their blocks."""
+        if g.q_len == 1 and self.decode_kernel:
+            return decode_kernel.decode_attention(q, k_pool, v_pool, g.tables, g.lens)
         b = g.batch
         if g.query_index is None:
             grid = q[:, None]
