@@ -117,6 +117,13 @@ def test_seeded_sampling_does_not_depend_on_the_batch(model):
     assert engine.generate([PROMPTS[5]], SamplingParams(max_tokens=12, temperature=0.9, seed=4))[0].token_ids != alone
 
 
+def test_unseeded_rows_sharing_their_rules_draw_together_each_from_its_own_logits(model):
+    engine = LLMEngine(model, config=EngineConfig(block_size=4))
+    top1 = SamplingParams(max_tokens=6, temperature=0.7, top_k=1)  # a draw, but only the best token survives top-k
+    out = engine.generate(PROMPTS[3:7], [top1, SamplingParams(max_tokens=6), top1, top1])
+    assert [o.token_ids for o in out] == [one_at_a_time(model, p, 6) for p in PROMPTS[3:7]]
+
+
 def test_abort_frees_blocks_and_bad_requests_are_refused(model):
     engine = LLMEngine(model, config=EngineConfig(block_size=4, num_blocks=64))
     seq = engine.add_request(PROMPTS[9], SamplingParams(max_tokens=50))
