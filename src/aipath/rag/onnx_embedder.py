@@ -74,13 +74,19 @@ def _export_float32(path: Path) -> None:
 
 
 class ONNXMiniLMEmbedder:
-    """Same tokenizer, pooling and normalisation as ``MiniLMEmbedder``; int8 ONNX encoder."""
+    """Same tokenizer, pooling and normalisation as ``MiniLMEmbedder``; int8 ONNX encoder.
+
+    One text per run: dynamic quantisation picks one activation scale for the whole input
+    tensor, so in a padded batch a chunk's vector depended on its neighbours (cosine down
+    to 0.95 against the same chunk alone) and passages no longer matched queries, which
+    are embedded alone. Unpadded single texts are deterministic and cost ~10% throughput.
+    """
 
     name = "all-MiniLM-L6-v2"
     dim = 384
     max_tokens = 256
 
-    def __init__(self, batch_size: int = 32, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -92,17 +98,14 @@ class ONNXMiniLMEmbedder:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(str(Path(minilm_dir()) / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_tokens)
-        self.tokenizer.enable_padding()
-        self.batch_size = batch_size
+        self.tokenizer.no_padding()  # the shipped tokenizer.json pads to 128 tokens
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
+        (encoding,) = self.tokenizer.encode_batch(texts)
+        ids = np.array([encoding.ids], dtype=np.int64)
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
                                          "token_type_ids": np.zeros_like(ids)})[0]
-        weights = mask[..., None].astype(np.float32)
-        return (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
+        return hidden.mean(1)
 
     def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
-        return embed_in_batches(texts, self.batch_size, self.dim, self._encode)
+        return embed_in_batches(texts, 1, self.dim, self._encode)
