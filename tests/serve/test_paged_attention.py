@@ -35,7 +35,8 @@ def test_grouped_attention_equals_naive_attention(q_len):
 def test_write_then_gather_returns_the_blocks_in_table_order():
     pool = paged_attention.new_pool(1, 6, 2, 4, 3, torch.float32, torch.device("cpu"))[0]  # 6 blocks of 4, 2 kv heads
     x = torch.randn(8, 2, 3)  # (tokens, kv heads, head_dim)
-    paged_attention.write(pool, torch.tensor([5, 5, 5, 5, 1, 1, 1, 1]), torch.tensor([0, 1, 2, 3] * 2), x)  # block 5, then 1
+    rows = paged_attention.slot_rows(torch.tensor([5, 5, 5, 5, 1, 1, 1, 1]), torch.tensor([0, 1, 2, 3] * 2), 2, 4)
+    paged_attention.write(pool, rows, x)  # block 5, then block 1
     got = paged_attention.gather(pool, paged_attention.block_rows(torch.tensor([[5, 1], [1, 5]]), 2), 2)
     assert got.shape == (2, 2, 8, 3)  # (sequences, kv heads, keys, head_dim)
     torch.testing.assert_close(got[0], x.transpose(0, 1))

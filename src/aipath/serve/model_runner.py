@@ -46,8 +46,7 @@ class BatchLayout:
 
     tokens: torch.Tensor  # (N,) token ids, packed: decodes first, then prefill chunks
     positions: torch.Tensor  # (N,) absolute positions
-    slot_blocks: torch.Tensor  # (N,) block of each new token's K/V
-    slot_offsets: torch.Tensor  # (N,) its slot within the block
+    slot_rows: torch.Tensor  # (N * kv_heads,) pool rows of the new tokens' K/V, as ``paged_attention.slot_rows``
     groups: list[AttentionGroup]
     logits_index: torch.Tensor  # packed index of the last token of sequences that sample, in batch order
 
@@ -85,8 +84,8 @@ class ModelRunner:
         logits_index = [offsets[i] + counts[i] - 1 for i, s in enumerate(sample) if s]
         to, bs = self.device, self.config.block_size
         pos = torch.cat(positions)
-        return BatchLayout(torch.tensor(tokens, device=to), pos.to(to), torch.cat(slot_blocks).to(to), (pos % bs).to(to), groups,
-                           torch.tensor(logits_index, dtype=torch.long, device=to))
+        rows = paged_attention.slot_rows(torch.cat(slot_blocks), pos % bs, self.model.cfg.kv_heads, bs)
+        return BatchLayout(torch.tensor(tokens, device=to), pos.to(to), rows.to(to), groups, torch.tensor(logits_index, dtype=torch.long, device=to))
 
     def _group(self, seqs: list[Sequence], counts: list[int], rows: slice) -> tuple[AttentionGroup, torch.Tensor, torch.Tensor]:
         """The group's attention layout, and the positions and cache blocks of its packed tokens."""
@@ -134,8 +133,8 @@ class ModelRunner:
         if rope is not None:
             q, k = apply_rotary(q, k, *rope)
         k_pool, v_pool = self.k_cache[attn.layer], self.v_cache[attn.layer]
-        paged_attention.write(k_pool, lay.slot_blocks, lay.slot_offsets, k)
-        paged_attention.write(v_pool, lay.slot_blocks, lay.slot_offsets, v)
+        paged_attention.write(k_pool, lay.slot_rows, k)
+        paged_attention.write(v_pool, lay.slot_rows, v)
         outs = [self._group_attention(q[g.rows], k_pool, v_pool, g) for g in lay.groups]
         out = outs[0] if len(outs) == 1 else torch.cat(outs)
         return attn.o(out.reshape(1, n, attn.n_heads * attn.hd))

@@ -26,9 +26,17 @@ def new_pool(n_layers: int, num_blocks: int, kv_heads: int, block_size: int, hea
     return torch.zeros(n_layers, num_blocks, kv_heads, block_size, head_dim, dtype=dtype, device=device)
 
 
-def write(pool: torch.Tensor, blocks: torch.Tensor, offsets: torch.Tensor, x: torch.Tensor) -> None:
-    """Store ``x`` (N, kv_heads, head_dim) at slot ``offsets`` (N,) of blocks ``blocks`` (N,) of one layer's ``pool``."""
-    pool.transpose(1, 2).index_put_((blocks, offsets), x)
+def slot_rows(blocks: torch.Tensor, offsets: torch.Tensor, h_kv: int, block_size: int) -> torch.Tensor:
+    """The pool rows (of head_dim values) that ``write`` fills for tokens at slot ``offsets`` (N,)
+    of blocks ``blocks`` (N,): (N * H_kv,), token-major. Built once per step, shared by every layer."""
+    heads = torch.arange(h_kv, device=blocks.device)
+    return ((blocks[:, None] * h_kv + heads) * block_size + offsets[:, None]).reshape(-1)
+
+
+def write(pool: torch.Tensor, rows: torch.Tensor, x: torch.Tensor) -> None:
+    """Store ``x`` (N, kv_heads, head_dim) at ``slot_rows`` ``rows`` of one layer's ``pool``."""
+    d = pool.shape[-1]
+    pool.view(-1, d).index_copy_(0, rows, x.reshape(-1, d))
 
 
 def block_rows(tables: torch.Tensor, h_kv: int) -> torch.Tensor:
