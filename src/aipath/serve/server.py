@@ -153,7 +153,7 @@ def create_app(load: Callable[[], LocalLLM], engine_config: EngineConfig, config
     @app.post("/v1/chat/completions", dependencies=v1, response_model=None)
     async def chat(req: ChatCompletionRequest, request: Request) -> ChatCompletionResponse | StreamingResponse:
         check_model(req.model)
-        engine = state.ready()
+        state.ready()
         try:
             prompt = state.llm.render([{"role": m.role, "content": m.text()} for m in req.messages])
         except Exception as exc:  # a template's raise_exception, non-text parts, no template
