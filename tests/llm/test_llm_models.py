@@ -53,7 +53,7 @@ def test_attention_implementations_give_the_same_model(impl):
     cfg = config_from_hf(hf.config.to_dict())
     sd = convert_hf_state_dict(hf.state_dict(), cfg)
     tokens = torch.randint(0, 97, (1, 40))
-    naive, other = build_decoder(cfg, sd), build_decoder(cfg.with_(attn_impl=impl), sd)
+    naive, other = build_decoder(cfg, dict(sd)), build_decoder(cfg.with_(attn_impl=impl), sd)
     assert_close(other(tokens), naive(tokens), rtol=1e-4, atol=1e-4)
 
 

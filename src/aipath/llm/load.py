@@ -2,9 +2,9 @@
 
 Models are constructed on the ``meta`` device (no random initialisation of 135M numbers
 that would be overwritten at once) and the loaded tensors are *assigned*, not copied.
-Loaded models are set up for speed: q/k/v and gate/up fused (``fuse.py``) and PyTorch's
-fused attention kernel (``attn_impl="torch"``, one call instead of about ten small ones per
-block); the written-out attention stays the reference the tests compare it with.
+Models are set up for speed: q/k/v and gate/up fused (``fuse.py``), and loaded checkpoints
+run PyTorch's fused attention kernel (``FAST_ATTENTION``, one call instead of about ten
+small ones per block); the written-out attention stays the reference the tests compare with.
 """
 
 from __future__ import annotations
@@ -24,18 +24,25 @@ from aipath.llm.int8 import quantize_int8_
 
 WeightDtype = Literal["float32", "bfloat16", "int8"]
 TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int8": torch.float32}
+FAST_ATTENTION = "torch"  # what loaded checkpoints run; tests build models with the written-out one
 
 
 def build_decoder(cfg: ModelConfig, sd: dict[str, torch.Tensor], dtype: WeightDtype = "float32") -> Decoder:
-    """A ``Decoder`` holding ``sd`` (our names) in float32, bfloat16 or int8 weight-only."""
+    """A ``Decoder`` holding ``sd`` (our names) in float32, bfloat16 or int8 weight-only.
+
+    ``sd`` is consumed (emptied): once the model holds the only reference to a tensor, the
+    float32 original of a converted weight and the parts of a fused one are freed as soon as
+    they are replaced, so peak memory stays near one copy of the weights.
+    """
     if dtype not in TORCH_DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(TORCH_DTYPES)}, not {dtype!r}")
-    sd = {k: v.to(TORCH_DTYPES[dtype]) for k, v in sd.items()}
+    weights = {k: sd.pop(k).to(TORCH_DTYPES[dtype]) for k in list(sd)}
     if cfg.tie_embeddings:
-        sd["lm_head.weight"] = sd["embed.weight"]
+        weights["lm_head.weight"] = weights["embed.weight"]
     with torch.device("meta"):
-        model = Decoder(cfg.with_(attn_impl="torch"))
-    model.load_state_dict(sd, strict=True, assign=True)
+        model = Decoder(cfg)
+    model.load_state_dict(weights, strict=True, assign=True)
+    del weights
     if cfg.tie_embeddings:
         model.lm_head.weight = model.embed.weight
     model.eval().requires_grad_(False)
@@ -50,7 +57,7 @@ def load_hf_folder(folder: str | Path, dtype: WeightDtype = "float32") -> Decode
     if not files:
         raise FileNotFoundError(f"no *.safetensors in {folder}")
     sd = {k: v for f in files for k, v in load_file(f).items()}
-    return build_decoder(cfg, convert_hf_state_dict(sd, cfg), dtype)
+    return build_decoder(cfg.with_(attn_impl=FAST_ATTENTION), convert_hf_state_dict(sd, cfg), dtype)
 
 
 def weight_bytes(model: torch.nn.Module) -> int:

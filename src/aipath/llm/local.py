@@ -15,7 +15,7 @@ from typing import Any
 from aipath.llm.chat_template import render_chat
 from aipath.llm.decoder import Decoder
 from aipath.llm.generate import generate_tokens
-from aipath.llm.load import WeightDtype, build_decoder, load_hf_folder
+from aipath.llm.load import FAST_ATTENTION, WeightDtype, build_decoder, load_hf_folder
 from aipath.llm.sampling import SamplingParams
 from aipath.llm.streaming import TextStream
 from aipath.llm.tokenizer_io import LoadedTokenizer, from_gguf_meta, from_tokenizer_json
@@ -108,7 +108,7 @@ def load_llm(path: str | Path, dtype: WeightDtype = "float32", home: str | Path 
     if path.is_dir():
         return LocalLLM(load_hf_folder(path, dtype), from_tokenizer_json(path))
     cfg, meta, sd = load_gguf_cached(path, home)
-    return LocalLLM(build_decoder(cfg, sd, dtype), from_gguf_meta(meta))
+    return LocalLLM(build_decoder(cfg.with_(attn_impl=FAST_ATTENTION), sd, dtype), from_gguf_meta(meta))
 
 
 def load_local_llm(dtype: WeightDtype = "float32", path: str | Path | None = None, home: str | Path | None = None) -> LocalLLM:
