@@ -74,14 +74,3 @@ def test_quantized_model_shares_tied_table_and_shrinks():
     assert weight_bytes(model) < before / 2
     ids = torch.tensor([[3, 7]])
     assert_close(model.embed(ids), model.lm_head.dequantized()[ids])
-
-
-def test_a_failed_build_warns_and_leaves_the_fallback(monkeypatch):
-    from aipath.llm import int8_kernel
-
-    def broken_build():
-        raise int8_kernel.subprocess.CalledProcessError(1, ["g++"], stderr=b"k.cpp:1: error: no AVX2 here")
-
-    monkeypatch.setattr(int8_kernel, "_build", broken_build)
-    with pytest.warns(RuntimeWarning, match="no AVX2 here"):
-        assert int8_kernel.load_kernel.__wrapped__() is None

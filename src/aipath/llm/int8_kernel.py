@@ -10,8 +10,7 @@ per-channel scale (and bias) are applied once at the end. Panels are split over 
 threads; the library links ``libgomp.so.1`` by name, so inside a process that imported torch
 it shares torch's OpenMP runtime (one thread pool), and it uses ``torch.get_num_threads()``.
 
-It is plain C++ (no torch headers), so it compiles with ``g++`` in about a second; the
-shared library is cached under ``<data home>/kernels/`` by a hash of the source. Without a
+It is plain C++ (no torch headers), built on first use by ``aipath.native``. Without a
 compiler, or without AVX2/FMA, ``load_kernel()`` returns None and ``Int8Linear`` falls back
 to dequantising (same numbers up to float rounding, slower).
 """
@@ -19,17 +18,11 @@ to dequantising (same numbers up to float rounding, slower).
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import warnings
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 
-from aipath.config import data_home
+from aipath import native
 
 PANEL = 16  # output channels per panel: two AVX2 vectors of 8 floats
 
@@ -130,41 +123,10 @@ extern "C" void q8_linear(const float* x, long M, long K, const int8_t* w, long 
 @lru_cache(maxsize=1)
 def load_kernel() -> ctypes.CDLL | None:
     """The compiled kernel, or None (with a warning saying why) where it cannot run here."""
-    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
-        return _unavailable("this CPU has no AVX2")
-    if shutil.which("g++") is None:
-        return _unavailable("g++ is not installed")
-    try:
-        lib = ctypes.CDLL(str(_build()))
-    except (OSError, subprocess.SubprocessError) as exc:
-        detail = exc.stderr.decode(errors="replace")[-500:] if isinstance(exc, subprocess.CalledProcessError) else str(exc)
-        return _unavailable(f"building it failed: {detail}")
-    lib.q8_linear.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
-    lib.q8_linear.restype = None
-    return lib
-
-
-def _unavailable(reason: str) -> None:
-    warnings.warn(f"int8 kernel unavailable ({reason}); int8 layers dequantise instead (same numbers, slower)", RuntimeWarning, stacklevel=3)
-    return None
-
-
-def _build() -> Path:
-    """Compile ``SOURCE`` once per source version; a finished library is renamed into place."""
-    folder = data_home() / "kernels"
-    lib = folder / f"q8_linear-{hashlib.sha256(SOURCE.encode()).hexdigest()[:16]}.so"
-    if lib.exists():
-        return lib
-    folder.mkdir(parents=True, exist_ok=True)
-    src, tmp = folder / f".q8_linear.{os.getpid()}.cpp", folder / f".q8_linear.{os.getpid()}.so"
-    src.write_text(SOURCE)
-    try:
-        flags = ["-O3", "-mavx2", "-mfma", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
-        subprocess.run(["g++", *flags, str(src), "-o", str(tmp)], check=True, capture_output=True, timeout=120)
-        os.replace(tmp, lib)
-    finally:
-        src.unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
+    lib = native.load_library("q8_linear", SOURCE, "int8 layers dequantise instead (same numbers, slower)")
+    if lib is not None:
+        lib.q8_linear.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        lib.q8_linear.restype = None
     return lib
 
 
