@@ -6,16 +6,20 @@ concurrency level: total output tokens/s over the wall time of the whole wave, t
 first token (TTFT) and inter-token latency (ITL) p50/p95, from the clients' side. Peers in
 the same run: (a) the same requests one at a time through ``transformers`` ``generate``
 (SmolLM2 from the same GGUF), (b) llama.cpp's ``llama-server`` with one slot per client,
-when the binary is on PATH. A benchmark, not a test: numbers depend on the machine's load.
+when the binary is on PATH, else llama-cpp-python's server (sequential) when installed.
+A benchmark, not a test: numbers depend on the machine's load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -99,37 +103,50 @@ def transformers_one_at_a_time(new_tokens: int, requests: int = 2) -> Row:
 
 
 def llama_server(clients: list[int], new_tokens: int) -> list[Row]:
-    """llama.cpp's server with one parallel slot per client (restarted per level), if installed."""
-    binary = shutil.which("llama-server")
-    if binary is None:
-        return []
+    """llama.cpp as a server (restarted per level): ``llama-server`` with one parallel slot per
+    client if it is on PATH, else llama-cpp-python's server (it answers one request at a time; told to queue the rest
+    rather than interrupt the running one)."""
     from aipath.llm.local import smollm2_path
 
+    model, threads = str(smollm2_path()), str(os.cpu_count() or 1)
+    binary = shutil.which("llama-server")
+    if binary is not None:
+        name, ready = "llama.cpp server", "/health"
+
+        def command(port: int, n: int) -> list[str]:
+            return [binary, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-np", str(n), "-c", str(n * (new_tokens + 128))]
+    elif importlib.util.find_spec("llama_cpp") is not None:
+        name, ready = "llama-cpp-python server (one request at a time)", "/v1/models"
+
+        def command(port: int, n: int) -> list[str]:
+            return [sys.executable, "-m", "llama_cpp.server", "--model", model, "--model_alias", "smollm2", "--host", "127.0.0.1",
+                    "--port", str(port), "--n_threads", threads, "--n_ctx", "2048", "--interrupt_requests", "False"]
+    else:
+        return []
     rows = []
     for n in clients:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        proc = subprocess.Popen([binary, "-m", str(smollm2_path()), "--host", "127.0.0.1", "--port", str(port), "-np", str(n),
-                                 "-c", str(n * (new_tokens + 128))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(command(port, n), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_healthy(f"http://127.0.0.1:{port}", proc=proc)
-            rows += measure_server("llama.cpp server", f"http://127.0.0.1:{port}", "smollm2", [n], new_tokens)
+            wait_healthy(f"http://127.0.0.1:{port}", proc=proc, path=ready)
+            rows += measure_server(name, f"http://127.0.0.1:{port}", "smollm2", [n], new_tokens)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     return rows
 
 
-def wait_healthy(url: str, tries: int = 600, proc: subprocess.Popen | None = None) -> None:
-    """Poll ``/health`` every 0.1 s until 200; fail early if ``proc`` (the server) died."""
+def wait_healthy(url: str, tries: int = 600, proc: subprocess.Popen | None = None, path: str = "/health") -> None:
+    """Poll ``path`` every 0.1 s until 200; fail early if ``proc`` (the server) died."""
     import httpx
 
     for _ in range(tries):
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"the server at {url} exited with code {proc.returncode}")
         try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
