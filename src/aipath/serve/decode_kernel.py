@@ -8,27 +8,20 @@ layer. This kernel walks each sequence's block table and reads every key and val
 for all the query heads of its kv head (AVX2: one pass over the keys for the scores, a
 softmax, one pass over the values); (sequence, kv head) pairs are split over OpenMP threads.
 
-Plain C++ without torch headers, so ``g++`` builds it in about a second; the library is
-cached under ``<data home>/kernels/`` by a hash of the source and linked against
-``libgomp.so.1`` (torch's OpenMP runtime, one thread pool). Without g++, AVX2, float32 or a
-head size that is a multiple of 8, ``load()`` returns None and the engine keeps the torch
-path (``paged_attention.grouped_attention``), which the tests compare this kernel with.
+Plain C++ without torch headers, built on first use by ``aipath.native``. Without g++,
+AVX2, float32 or a head size that is a multiple of 8, ``usable()`` is False and the engine
+keeps the torch path (``paged_attention.grouped_attention``), which the tests compare this
+kernel with.
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import warnings
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 
-from aipath.config import data_home
+from aipath import native
 
 SOURCE = r"""
 #include <immintrin.h>
@@ -88,49 +81,17 @@ extern "C" void paged_decode_attention(const float* q, const float* k_pool, cons
 @lru_cache(maxsize=1)
 def load() -> ctypes.CDLL | None:
     """The compiled kernel, or None (with a warning saying why) where it cannot run here."""
-    if torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"):
-        return _unavailable("this CPU has no AVX2")
-    if shutil.which("g++") is None:
-        return _unavailable("g++ is not installed")
-    try:
-        lib = ctypes.CDLL(str(_build()))
-    except (OSError, subprocess.SubprocessError) as exc:
-        detail = exc.stderr.decode(errors="replace")[-500:] if isinstance(exc, subprocess.CalledProcessError) else str(exc)
-        return _unavailable(f"building it failed: {detail}")
-    c_long, ptr = ctypes.c_long, ctypes.c_void_p
-    lib.paged_decode_attention.argtypes = [ptr, ptr, ptr, ptr, c_long, ptr, c_long, c_long, c_long, c_long, c_long, ctypes.c_float, ptr, ctypes.c_int]
-    lib.paged_decode_attention.restype = None
+    lib = native.load_library("paged_decode_attention", SOURCE, "decode attention uses torch's ops instead (same numbers, slower)")
+    if lib is not None:
+        c_long, ptr = ctypes.c_long, ctypes.c_void_p
+        lib.paged_decode_attention.argtypes = [ptr, ptr, ptr, ptr, c_long, ptr, c_long, c_long, c_long, c_long, c_long, ctypes.c_float, ptr, ctypes.c_int]
+        lib.paged_decode_attention.restype = None
     return lib
 
 
 def usable(dtype: torch.dtype, device: torch.device, head_dim: int) -> bool:
     """Whether the kernel can serve a pool of this dtype, device and head size (compiling it if so)."""
     return dtype == torch.float32 and device.type == "cpu" and head_dim % 8 == 0 and load() is not None
-
-
-def _unavailable(reason: str) -> None:
-    warnings.warn(f"paged decode-attention kernel unavailable ({reason}); using torch's ops instead (same numbers, slower)",
-                  RuntimeWarning, stacklevel=3)
-    return None
-
-
-def _build() -> Path:
-    """Compile ``SOURCE`` once per source version; a finished library is renamed into place."""
-    folder = data_home() / "kernels"
-    lib = folder / f"paged_decode_attention-{hashlib.sha256(SOURCE.encode()).hexdigest()[:16]}.so"
-    if lib.exists():
-        return lib
-    folder.mkdir(parents=True, exist_ok=True)
-    src, tmp = folder / f".paged_decode_attention.{os.getpid()}.cpp", folder / f".paged_decode_attention.{os.getpid()}.so"
-    src.write_text(SOURCE)
-    try:
-        flags = ["-O3", "-mavx2", "-mfma", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
-        subprocess.run(["g++", *flags, str(src), "-o", str(tmp)], check=True, capture_output=True, timeout=120)
-        os.replace(tmp, lib)
-    finally:
-        src.unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
-    return lib
 
 
 def decode_attention(q: torch.Tensor, k_pool: torch.Tensor, v_pool: torch.Tensor, tables: torch.Tensor, lens: torch.Tensor) -> torch.Tensor:
