@@ -194,7 +194,8 @@ def auto_embedder_spec(sample_text: str) -> str:
     """MiniLM (int8, ONNX Runtime) for English; multilingual-e5 where a fifth of the
     letters are Chinese.
 
-    The int8 MiniLM embeds ~1.5x faster than float32 and scored the same on the English
-    development sets (hybrid nDCG@10 0.810 / 0.836 vs 0.798 / 0.844, devsets/RESULTS.md).
+    The int8 MiniLM embeds about 2x faster than float32 (``aipath bench rag``) and scored
+    the same on the English development sets (hybrid nDCG@10 0.822 / 0.844 vs 0.798 /
+    0.844, devsets/RESULTS.md).
     """
     return "e5" if cjk_ratio(sample_text) >= 0.2 else "minilm-int8"
