@@ -89,6 +89,23 @@ def test_int8_kernel_generates_what_dequantising_generates(smol_path, home, monk
 
     fast_logits, fast = run()
     monkeypatch.setattr(int8, "load_kernel", lambda: None)
+    monkeypatch.setattr(low.model, "fused_decode", False)
     slow_logits, slow = run()
     torch.testing.assert_close(fast_logits, slow_logits, rtol=1e-4, atol=1e-3)
     assert fast == slow
+
+
+def test_fused_decode_generates_what_the_modules_generate(smol_path, home, monkeypatch):
+    """Two prompts of different lengths (left padding), two threads: the C++ block == the modules."""
+    from aipath.llm import fused_decode
+
+    if fused_decode.load_kernel() is None:
+        pytest.skip("decode kernel not built here (no g++ or no AVX2)")
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    low = load_local_llm("int8", path=smol_path, home=home)
+    prompts = [low.encode(low.render(MESSAGES)), low.encode("The capital of France is")]
+    params = SamplingParams(max_tokens=32)
+    fast = list(generate_tokens(low.model, prompts, params))
+    assert low.model._plan is not None
+    low.model.fused_decode = False
+    assert list(generate_tokens(low.model, prompts, params)) == fast

@@ -2,7 +2,9 @@
 
 Pre-norm residual blocks: ``x = x + attn(norm(x))``, ``x = x + mlp(norm(x))``. Tokens go
 in, next-token logits come out. With a ``KVCache`` the same ``forward`` serves both the
-prefill (many tokens) and decoding (one token per row at a time).
+prefill (many tokens) and decoding (one token per row at a time). Decoding steps of int8
+Llama-family models run each block as one C++ call (``fused_decode``); ``fused_decode =
+False`` keeps them on the modules (the reference the tests compare with).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from torch import nn
 
 from aipath.llm.attention import Attention, build_mask
 from aipath.llm.config import ModelConfig
+from aipath.llm.fused_decode import FusedDecode, supports, usable_cache
 from aipath.llm.kv_cache import KVCache
 from aipath.llm.mlp import make_mlp
 from aipath.llm.norms import make_norm
@@ -54,6 +57,8 @@ class Decoder(nn.Module):
         self.lm_head = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
             self.lm_head.weight = self.embed.weight
+        self.fused_decode = True
+        self._plan: FusedDecode | None = None
 
     def forward(
         self,
@@ -70,6 +75,13 @@ class Decoder(nn.Module):
         t = tokens.shape[1]
         start = cache.length if cache is not None else 0
         positions = default_positions(key_valid, start, t)
+        if t == 1 and self.fused_decode and not torch.is_grad_enabled() and usable_cache(cache, tokens.shape[0]):
+            plan = self._decode_plan()
+            if plan is not None:
+                x = self.embed(tokens)[:, 0].contiguous()
+                plan.run(x, positions[:, 0].expand(x.shape[0]), self.rope, cache, key_valid)
+                cache.advance(1)
+                return self.lm_head(self.norm(x[:, None]))
         mask = build_mask(t, start, key_valid)
         x = self.embed(tokens)
         if self.pos is not None:
@@ -81,6 +93,12 @@ class Decoder(nn.Module):
             cache.advance(t)
         x = self.norm(x[:, -1:] if last_only else x)
         return self.lm_head(x)
+
+    def _decode_plan(self) -> FusedDecode | None:
+        """The fused decode step for this model as it is now, or None where it does not fit."""
+        if self._plan is None or not self._plan.matches(self):
+            self._plan = FusedDecode(self) if supports(self) else None
+        return self._plan
 
     def new_cache(self, batch: int, max_len: int | None = None) -> KVCache:
         """An empty KV cache for ``batch`` rows in this model's dtype."""

@@ -1,0 +1,118 @@
+"""Decoding with one C++ call per decoder block (``fused_decode_kernel``) for int8 Llama-family models.
+
+``Decoder.forward`` takes this path when a step feeds one new token per row into a float32
+``KVCache`` and the model fits the kernel: RMSNorm, rope, SwiGLU, no q/k norm, and int8
+weights with q/k/v and gate/up fused (``fuse.py``). Everything else (prefill, float32 or
+bfloat16 weights, GPT-2, Qwen's q/k norm, no compiler) runs the PyTorch modules, which
+stay the reference the tests compare this path with. The serving engine calls the modules
+directly and is not affected.
+
+A ``FusedDecode`` holds, per block, a ctypes struct with the pointers of that block's
+weights, built once; before each step it checks that the model still holds those tensors
+(a cheap comparison of data pointers), so a model whose layers were replaced or moved
+rebuilds it instead of reading freed memory.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from functools import lru_cache
+
+import torch
+from torch import nn
+
+from aipath import native
+from aipath.llm import fused_decode_kernel
+from aipath.llm.int8 import Int8Linear
+from aipath.llm.int8_kernel import Q8Weights
+from aipath.llm.kv_cache import KVCache
+from aipath.llm.mlp import SwiGLU
+from aipath.llm.norms import RMSNorm
+
+
+class _Dims(ctypes.Structure):
+    _fields_ = [("dim", ctypes.c_long), ("hidden", ctypes.c_long), ("heads", ctypes.c_long), ("kv_heads", ctypes.c_long), ("head_dim", ctypes.c_long), ("eps", ctypes.c_float)]
+
+
+class _Layer(ctypes.Structure):
+    _fields_ = [("attn_norm", ctypes.c_void_p), ("mlp_norm", ctypes.c_void_p), ("qkv", Q8Weights), ("o", Q8Weights), ("gate_up", Q8Weights), ("down", Q8Weights)]
+
+
+@lru_cache(maxsize=1)
+def load_kernel() -> ctypes.CDLL | None:
+    """The compiled block kernel, or None (with a warning) where it cannot run here."""
+    lib = native.load_library("q8_decode_layer", fused_decode_kernel.SOURCE, "int8 decoding runs the PyTorch modules instead (slower)")
+    if lib is not None:
+        p, i = ctypes.c_void_p, ctypes.c_long
+        lib.q8_decode_layer.argtypes = [p, p, p, i, p, p, p, p, i, i, p, i, ctypes.c_int]
+        lib.q8_decode_layer.restype = None
+    return lib
+
+
+def _tensors(model: nn.Module) -> list[torch.Tensor]:
+    """Every tensor a plan points into, in a fixed order (its identity check)."""
+    out = []
+    for layer in model.layers:
+        out += [layer.attn_norm.weight, layer.mlp_norm.weight]
+        for lin in (layer.attn.qkv, layer.attn.o, layer.mlp.gate_up, layer.mlp.down):
+            out += [lin.panels, lin.scale] + ([] if lin.bias is None else [lin.bias])
+    return out
+
+
+def supports(model: nn.Module) -> bool:
+    """Whether every block of ``model`` has the shape the kernel computes."""
+    cfg = model.cfg
+    if cfg.positions != "rope" or cfg.qk_norm or cfg.dim % 8 or cfg.head_size % 8 or cfg.n_heads % cfg.kv_heads:
+        return False
+    for layer in model.layers:
+        attn, mlp = layer.attn, layer.mlp
+        if not (isinstance(layer.attn_norm, RMSNorm) and isinstance(layer.mlp_norm, RMSNorm) and isinstance(mlp, SwiGLU)):
+            return False
+        if not all(isinstance(lin, Int8Linear) for lin in (attn.qkv, attn.o, mlp.gate_up, mlp.down)):
+            return False
+        if layer.attn_norm.weight.dtype != torch.float32 or layer.mlp_norm.weight.dtype != torch.float32:
+            return False
+    return load_kernel() is not None
+
+
+class FusedDecode:
+    """The per-block pointer structs of one model, and the decode step that uses them."""
+
+    def __init__(self, model: nn.Module) -> None:
+        cfg = model.cfg
+        self.tensors = _tensors(model)  # kept alive as long as the structs point into them
+        self.key = [t.data_ptr() for t in self.tensors]
+        self.dims = _Dims(cfg.dim, cfg.hidden_dim, cfg.n_heads, cfg.kv_heads, cfg.head_size, cfg.norm_eps)
+        self.layers = [
+            _Layer(l.attn_norm.weight.data_ptr(), l.mlp_norm.weight.data_ptr(), Q8Weights.of(l.attn.qkv), Q8Weights.of(l.attn.o), Q8Weights.of(l.mlp.gate_up), Q8Weights.of(l.mlp.down))
+            for l in model.layers
+        ]  # fmt: skip
+
+    def matches(self, model: nn.Module) -> bool:
+        """Whether the model still holds exactly the tensors this plan points into."""
+        try:
+            tensors = _tensors(model)
+        except AttributeError:  # a layer is no longer int8 / fused
+            return False
+        return len(tensors) == len(self.key) and all(t.data_ptr() == p for t, p in zip(tensors, self.key))
+
+    def run(self, x: torch.Tensor, positions: torch.Tensor, rope: nn.Module, cache: KVCache, key_valid: torch.Tensor | None) -> None:
+        """Every block on ``x`` (B, dim), in place; the new keys/values go to ``cache.length``."""
+        lib = load_kernel()
+        b, pos = x.shape[0], cache.length
+        assert positions.shape == (b,) and x.is_contiguous() and x.dtype == torch.float32
+        if pos + 1 > cache.max_len:
+            raise ValueError(f"KV cache full: {pos + 1} positions > max_len {cache.max_len}")
+        cos, sin = rope.cos[positions], rope.sin[positions]  # (B, head_dim), fresh and contiguous
+        valid = None if key_valid is None else key_valid.contiguous()
+        valid_ptr, valid_stride = (None, 0) if valid is None else (valid.data_ptr(), valid.shape[1])
+        k_ptr, v_ptr, step = cache.k.data_ptr(), cache.v.data_ptr(), cache.k.stride(0) * cache.k.element_size()
+        threads = torch.get_num_threads()
+        args = (x.data_ptr(), b, cos.data_ptr(), sin.data_ptr())
+        for i, layer in enumerate(self.layers):
+            lib.q8_decode_layer(ctypes.byref(layer), ctypes.byref(self.dims), *args, k_ptr + i * step, v_ptr + i * step, cache.max_len, pos, valid_ptr, valid_stride, threads)
+
+
+def usable_cache(cache: KVCache | None, batch: int) -> bool:
+    """A float32, contiguous cache for ``batch`` rows (what the kernel writes into)."""
+    return cache is not None and cache.k.dtype == torch.float32 and cache.k.is_contiguous() and cache.v.is_contiguous() and cache.k.shape[1] == batch
