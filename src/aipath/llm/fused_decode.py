@@ -9,8 +9,8 @@ directly and is not affected.
 
 A ``FusedDecode`` holds, per block, a ctypes struct with the pointers of that block's
 weights, built once; before each step it checks that the model still holds those tensors
-(a cheap comparison of data pointers), so a model whose layers were replaced or moved
-rebuilds it instead of reading freed memory.
+(the same tensor objects, compared by identity), so a model whose layers or weights were
+replaced or moved rebuilds it instead of reading freed memory.
 """
 
 from __future__ import annotations
@@ -50,12 +50,18 @@ def load_kernel() -> ctypes.CDLL | None:
 
 
 def _tensors(model: nn.Module) -> list[torch.Tensor]:
-    """Every tensor a plan points into, in a fixed order (its identity check)."""
+    """Every tensor a plan points into, in a fixed order (its identity check, run every step).
+
+    Read straight from the modules' ``_modules``/``_parameters``/``_buffers`` dicts: through
+    ``nn.Module.__getattr__`` the same walk cost 1.7 ms, a tenth of a decode step.
+    """
     out = []
-    for layer in model.layers:
-        out += [layer.attn_norm.weight, layer.mlp_norm.weight]
-        for lin in (layer.attn.qkv, layer.attn.o, layer.mlp.gate_up, layer.mlp.down):
-            out += [lin.panels, lin.scale] + ([] if lin.bias is None else [lin.bias])
+    for layer in model._modules["layers"]._modules.values():
+        blocks = layer._modules
+        attn, mlp = blocks["attn"]._modules, blocks["mlp"]._modules
+        out += [blocks["attn_norm"]._parameters["weight"], blocks["mlp_norm"]._parameters["weight"]]
+        for lin in (attn["qkv"], attn["o"], mlp["gate_up"], mlp["down"]):
+            out += [lin._buffers["panels"], lin._buffers["scale"], lin._parameters.get("bias")]
     return out
 
 
@@ -81,7 +87,6 @@ class FusedDecode:
     def __init__(self, model: nn.Module) -> None:
         cfg = model.cfg
         self.tensors = _tensors(model)  # kept alive as long as the structs point into them
-        self.key = [t.data_ptr() for t in self.tensors]
         self.dims = _Dims(cfg.dim, cfg.hidden_dim, cfg.n_heads, cfg.kv_heads, cfg.head_size, cfg.norm_eps)
         self.layers = [
             _Layer(l.attn_norm.weight.data_ptr(), l.mlp_norm.weight.data_ptr(), Q8Weights.of(l.attn.qkv), Q8Weights.of(l.attn.o), Q8Weights.of(l.mlp.gate_up), Q8Weights.of(l.mlp.down))
@@ -92,9 +97,9 @@ class FusedDecode:
         """Whether the model still holds exactly the tensors this plan points into."""
         try:
             tensors = _tensors(model)
-        except AttributeError:  # a layer is no longer int8 / fused
+        except (KeyError, AttributeError):  # a layer is no longer int8 / fused
             return False
-        return len(tensors) == len(self.key) and all(t.data_ptr() == p for t, p in zip(tensors, self.key))
+        return len(tensors) == len(self.tensors) and all(t is mine for t, mine in zip(tensors, self.tensors))
 
     def run(self, x: torch.Tensor, positions: torch.Tensor, rope: nn.Module, cache: KVCache, key_valid: torch.Tensor | None) -> None:
         """Every block on ``x`` (B, dim), in place; the new keys/values go to ``cache.length``."""
