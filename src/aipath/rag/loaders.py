@@ -1,4 +1,4 @@
-"""File loaders: .txt, .md, .html/.htm, .pdf (with page numbers), .docx (with headings).
+"""File loaders: .txt/.rst, .md, .html/.htm, .pdf (with page numbers), .docx (with headings).
 
 Every loader returns a ``Document`` or raises ``LoaderError`` with a message a person can
 act on; nothing half-parsed ever reaches the knowledge base.
@@ -14,13 +14,14 @@ from pathlib import Path
 
 from aipath.rag.document import Block, Document, with_heading_paths
 from aipath.rag.html_loader import html_blocks
+from aipath.rag.rst_loader import rst_blocks
 
 
 class LoaderError(ValueError):
     """The file cannot be turned into text; the message says why and what to do."""
 
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _MD_FENCE = re.compile(r"^(```|~~~)")
@@ -56,7 +57,10 @@ def _paragraphs(text: str, page: int | None = None) -> list[Block]:
 
 
 def load_txt(data: bytes, name: str) -> Document:
-    return Document(name, _paragraphs(decode_text(data, name)))
+    """Plain text and reStructuredText alike: underlined titles become headings."""
+    blocks = with_heading_paths(rst_blocks(decode_text(data, name)))
+    title = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), "")
+    return Document(name, blocks, title=title)
 
 
 def load_markdown(data: bytes, name: str) -> Document:
@@ -144,6 +148,7 @@ def load_docx(data: bytes, name: str) -> Document:
 
 LOADERS: dict[str, Callable[[bytes, str], Document]] = {
     ".txt": load_txt,
+    ".rst": load_txt,
     ".md": load_markdown,
     ".markdown": load_markdown,
     ".html": load_html,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aipath.rag.rst_loader import strip_inline_markup
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -143,5 +145,7 @@ def all_chunk_texts(db: sqlite3.Connection) -> tuple[list[int], list[str]]:
 
 
 def index_text(heading: str, text: str) -> str:
-    """What gets embedded and BM25-indexed: the chunk with its heading path as context."""
-    return f"{heading}\n{text}" if heading and not text.startswith(heading) else text
+    """What gets embedded and BM25-indexed: the chunk with its heading path as context,
+    inline markup reduced to its words."""
+    text = f"{heading}\n{text}" if heading and not text.startswith(heading) else text
+    return strip_inline_markup(text)

@@ -1,0 +1,149 @@
+"""reStructuredText / plain-text structure: section titles checked against docutils."""
+
+from __future__ import annotations
+
+import pytest
+
+from aipath.rag.loaders import load_bytes
+from aipath.rag.rst_loader import rst_blocks, strip_inline_markup
+from aipath.rag.store import index_text
+
+SECTIONS = """\
+==============
+ Manual title
+==============
+
+Intro paragraph with :func:`os.path.join` and *emphasis*.
+
+Installing
+==========
+
+Use the installer.
+
+Options
+-------
+
+Some options.
+
+--------------
+
+Advanced
+~~~~~~~~
+
+Deep text.
+
+Running
+=======
+
+Run it.
+
+Caveats
+-------
+
+None.
+"""
+
+
+def docutils_sections(text: str) -> list[tuple[int, str]]:
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    tree = publish_doctree(text, settings_overrides={"report_level": 5, "halt_level": 5})
+    out = []
+    for section in tree.findall(nodes.section):
+        depth = 0
+        parent = section.parent
+        while parent is not None:
+            depth += isinstance(parent, nodes.section)
+            parent = parent.parent
+        out.append((depth + 1, section[0].astext()))
+    return out
+
+
+def test_section_levels_match_docutils() -> None:
+    ours = [(b.level, b.text) for b in rst_blocks(SECTIONS) if b.kind == "heading"]
+    # docutils promotes a lone top title to the document title; count it as level 1 too
+    assert ours[0] == (1, "Manual title")
+    assert ours[1:] == [(level + 1, title) for level, title in docutils_sections(SECTIONS)]
+
+
+def test_text_is_verbatim_and_transitions_dropped() -> None:
+    blocks = rst_blocks(SECTIONS)
+    texts = [b.text for b in blocks if b.kind == "paragraph"]
+    assert "Intro paragraph with :func:`os.path.join` and *emphasis*." in texts
+    assert not any(set(t) <= set("-=~ ") for t in texts)
+
+
+API = """\
+.. module:: shutil
+   :synopsis: High-level file operations.
+
+.. function:: copy(src, dst, *, \\
+                   follow_symlinks=True)
+
+   Copy *src* to *dst*.
+
+.. class:: Copier(root)
+   :noindex:
+
+   Copies trees.
+
+   .. method:: run(dry=False)
+
+      Do it. Example::
+
+         c = Copier("/")
+
+         c.run()
+
+      After the example.
+
+.. code-block:: python
+   :emphasize-lines: 1
+
+   print("hi")
+"""
+
+
+def test_api_entries_nest_like_rendered_pages() -> None:
+    doc = load_bytes(API.encode(), "shutil.rst.txt")
+    headings = [(b.level, b.text) for b in doc.blocks if b.kind == "heading"]
+    assert headings == [(6, "shutil.copy(src, dst, *, follow_symlinks=True)"),
+                        (6, "shutil.Copier(root)"), (7, "run(dry=False)")]
+    by_text = {b.text: b for b in doc.blocks}
+    assert by_text["Do it. Example::"].heading_path == ("shutil.Copier(root)", "run(dry=False)")
+    assert by_text["After the example."].heading_path[-1] == "run(dry=False)"
+    assert "synopsis" not in doc.text and ":noindex:" not in doc.text
+
+
+def test_literal_blocks_and_code_directives_stay_whole() -> None:
+    code = [b.text for b in load_bytes(API.encode(), "x.rst").blocks if b.kind == "code"]
+    assert code == ['c = Copier("/")\n\nc.run()', 'print("hi")']
+
+
+def test_plain_text_keeps_its_paragraphs() -> None:
+    text = "First line\nstill first.\n\nSecond paragraph.\n\n\n  Third, indented.\n"
+    blocks = load_bytes(text.encode(), "notes.txt").blocks
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("paragraph", "First line\nstill first."), ("paragraph", "Second paragraph."),
+        ("paragraph", "Third, indented.")]
+
+
+def test_chinese_titles_with_short_underlines() -> None:
+    text = "安装指南\n====\n\n先安装。\n\n配置\n----\n\n再配置。\n"
+    doc = load_bytes(text.encode(), "指南.txt")
+    assert doc.title == "安装指南"
+    assert [b.heading_path for b in doc.blocks if b.kind == "paragraph"] == [
+        ("安装指南",), ("安装指南", "配置")]
+
+
+@pytest.mark.parametrize("marked, plain", [
+    ("If *capture_output* is true", "If capture_output is true"),
+    (":meth:`!Popen.wait` and :class:`~subprocess.Popen`", "Popen.wait and subprocess.Popen"),
+    (":ref:`the guide <guide-target>`", "the guide"),
+    ("``None`` or **bold**", "None or bold"),
+    ("f(*args, **kwargs) and 2*3*4", "f(*args, **kwargs) and 2*3*4"),
+])
+def test_inline_markup_reduced_for_indexing(marked: str, plain: str) -> None:
+    assert strip_inline_markup(marked) == plain
+    assert index_text("", marked) == plain
