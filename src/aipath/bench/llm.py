@@ -8,7 +8,9 @@ same thread count. Measured per engine:
 - prefill tokens/s: one 512-token prompt through the model (KV cache filled);
 - decode tokens/s at batch 1: greedy, 128 new tokens, timed from the first new token to
   the last (so the prefill is excluded);
-- total decode throughput at batch 8 and 32: B different 32-token prompts, 32 new tokens each.
+- total decode throughput at batch 8 and 32: B different 32-token prompts, 32 new tokens each
+  (llama.cpp through its batch API: one KV sequence per prompt, every row's token in one
+  ``llama_decode`` per step).
 
 Results are printed as a Markdown table, with ratios against ``transformers`` float32.
 This is a benchmark, not a test: the numbers depend on the machine and its load.
@@ -148,12 +150,60 @@ def _llama_cpp(sizes: Sizes, threads: int) -> dict:
 
     def decode(prompts: list[list[int]], n: int) -> float:
         if len(prompts) > 1:
-            return float("nan")  # llama-cpp-python's high-level API decodes one sequence at a time
+            return _llama_cpp_batched(llm, prompts, n, threads)
         llm.reset()
         stamps = [time.perf_counter() for _, _ in zip(llm.generate(prompts[0], temp=0.0), range(n))]
         return (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
     return _run_workloads(prefill, decode, pool, sizes) | {"weights_mb": Path(smollm2_path()).stat().st_size / 2**20}
+
+
+def _llama_cpp_batched(llm, prompts: list[list[int]], n: int, threads: int) -> float:  # noqa: ANN001 - llama_cpp.Llama
+    """Greedy decoding of all prompts at once through llama.cpp's own batch API (one sequence id per row).
+
+    llama-cpp-python's high-level API decodes one sequence at a time, so this drives
+    ``llama_decode`` directly, as ``llama-server`` and llama.cpp's ``batched`` example do: a
+    context with one KV sequence per prompt, each step one batch holding every row's token.
+    """
+    import llama_cpp as lc
+    import numpy as np
+
+    b, width = len(prompts), max(len(p) for p in prompts)
+    params = lc.llama_context_default_params()
+    per_seq = -(-(width + n) // 256) * 256  # each sequence gets n_ctx / n_seq_max positions
+    params.n_ctx = b * per_seq
+    params.n_batch = params.n_ubatch = max(512, b * width)
+    params.n_seq_max, params.n_threads, params.n_threads_batch = b, threads, threads
+    ctx = lc.llama_init_from_model(llm.model, params)
+    batch = lc.llama_batch_init(b * width, 0, 1)
+    n_vocab = lc.llama_vocab_n_tokens(lc.llama_model_get_vocab(llm.model))
+
+    def submit(rows: list[list[int]], start: list[int]) -> list[int]:
+        """Tokens ``rows[s]`` of sequence s from position ``start[s]``; returns each row's logits index."""
+        i, last = 0, []
+        for seq, (tokens, pos) in enumerate(zip(rows, start)):
+            for j, token in enumerate(tokens):
+                batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, pos + j, 1
+                batch.seq_id[i][0], batch.logits[i] = seq, j == len(tokens) - 1
+                i += 1
+            last.append(i - 1)
+        batch.n_tokens = i
+        if lc.llama_decode(ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed")
+        return last
+
+    try:
+        rows, stamps = submit(prompts, [0] * b), []
+        lengths = [len(p) for p in prompts]
+        for step in range(n):
+            new = [int(np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, r), shape=(n_vocab,)).argmax()) for r in rows]
+            stamps.append(time.perf_counter())
+            if step < n - 1:
+                rows = submit([[t] for t in new], [length + step for length in lengths])
+    finally:
+        lc.llama_batch_free(batch)
+        lc.llama_free(ctx)
+    return b * (len(stamps) - 1) / (stamps[-1] - stamps[0])
 
 
 def _run_workloads(prefill, decode, pool: list[int], sizes: Sizes) -> dict:  # noqa: ANN001 - callables
