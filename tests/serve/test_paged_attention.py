@@ -9,7 +9,7 @@ import torch
 
 from aipath.llm.attention import scaled_dot_product_attention
 from aipath.llm.fuse import fuse_projections_
-from aipath.serve import decode_kernel, paged_attention
+from aipath.serve import decode_kernel, fused_ops, paged_attention
 from aipath.serve.block_manager import BlockManager
 from aipath.serve.config import EngineConfig
 from aipath.serve.model_runner import ModelRunner
@@ -63,15 +63,81 @@ def test_mixed_batch_logits_equal_each_sequence_alone_through_the_contiguous_for
 
 
 @pytest.mark.skipif(not decode_kernel.usable(torch.float32, torch.device("cpu"), 16), reason="no g++ / AVX2 here")
-def test_decode_kernel_equals_the_torch_path():
+@pytest.mark.parametrize(("h", "h_kv", "d"), [(6, 2, 16), (9, 3, 64), (4, 4, 40), (10, 2, 24)])  # groups of 3, 3, 1 and 5 (the generic path)
+def test_decode_kernel_equals_the_torch_path(h, h_kv, d):
     torch.manual_seed(0)
-    blocks, h, h_kv, size, d = 12, 6, 2, 4, 16
+    blocks, size = 40, 4
     k_pool, v_pool = torch.randn(blocks, h_kv, size, d), torch.randn(blocks, h_kv, size, d)
-    tables = torch.tensor([[7, 2, 9], [4, 0, 0], [11, 3, 5]])  # padded with block 0
-    lens = torch.tensor([10, 1, 12])
-    q = torch.randn(3, h, d)
-    mask = (torch.arange(12) < lens[:, None])[:, None]  # (B, 1, S)
+    tables = torch.tensor([[7, 2, 9] + [0] * 9, [4] + [0] * 11, [11, 3, 5] + [0] * 9, list(range(12, 24)), list(range(39, 27, -1))])  # padded with block 0
+    lens = torch.tensor([10, 1, 12, 37, 48])  # tails of 0-7 keys past the groups of 8
+    q = torch.randn(5, h, d)
+    mask = (torch.arange(48) < lens[:, None])[:, None]  # (B, 1, S)
     rows = paged_attention.block_rows(tables, h_kv)
-    want = paged_attention.grouped_attention(q[:, None], paged_attention.gather(k_pool, rows, 3), paged_attention.gather(v_pool, rows, 3),
+    want = paged_attention.grouped_attention(q[:, None], paged_attention.gather(k_pool, rows, 5), paged_attention.gather(v_pool, rows, 5),
                                              paged_attention.attention_bias(mask, h_kv, h // h_kv, torch.float32))[:, 0]
     torch.testing.assert_close(decode_kernel.decode_attention(q, k_pool, v_pool, tables, lens), want)
+
+
+@pytest.mark.skipif(fused_ops.load() is None, reason="no g++ / AVX2 here")
+def test_fused_ops_equal_the_torch_modules():
+    from aipath.llm.mlp import silu
+    from aipath.llm.norms import RMSNorm
+    from aipath.llm.positions import RotaryEmbedding, apply_rotary
+
+    torch.manual_seed(0)
+    n, dim, heads, kv, hd, hidden = 7, 72, 4, 2, 16, 40  # widths with tails past the 8-float vectors
+    x, delta = torch.randn(n, dim), torch.randn(n, dim)
+    norm = RMSNorm(dim, 1e-5)
+    with torch.no_grad():
+        norm.weight.normal_()
+    want_x = x + delta
+    h = fused_ops.add_rms_norm(x, delta, norm.weight, norm.eps)
+    assert torch.equal(x, want_x)  # the residual add is the same IEEE addition
+    torch.testing.assert_close(h, norm(want_x).detach())
+    torch.testing.assert_close(fused_ops.add_rms_norm(x, None, norm.weight, norm.eps), h)
+
+    rope = RotaryEmbedding(hd, 64)
+    qkv = torch.randn(n, (heads + 2 * kv) * hd)
+    q, k, v = qkv[:, : heads * hd], qkv[:, heads * hd : (heads + kv) * hd], qkv[:, (heads + kv) * hd :]
+    positions = torch.tensor([0, 3, 17, 63, 5, 5, 40])
+    k_pool, v_pool = torch.zeros(8, kv, 4, hd), torch.zeros(8, kv, 4, hd)
+    rows = paged_attention.slot_rows(torch.tensor([1, 1, 2, 7, 0, 3, 6]), torch.tensor([0, 3, 1, 2, 0, 3, 1]), kv, 4)
+    got_q = fused_ops.rope_write(q, k, v, heads, kv, hd, rope.cos, rope.sin, positions, k_pool, v_pool, rows)
+    cos, sin = rope(positions[None], torch.float32)
+    want_q, want_k = apply_rotary(q.view(1, n, heads, hd).transpose(1, 2), k.view(1, n, kv, hd).transpose(1, 2), cos, sin)
+    assert torch.equal(got_q, want_q[0].transpose(0, 1))  # same multiplications and additions: bit for bit
+    assert torch.equal(k_pool.view(-1, hd)[rows], want_k[0].transpose(0, 1).reshape(-1, hd))
+    assert torch.equal(v_pool.view(-1, hd)[rows], v.reshape(-1, hd))
+
+    gate_up = torch.randn(n, 2 * hidden) * 4
+    gate, up = gate_up[:, :hidden], gate_up[:, hidden:]
+    torch.testing.assert_close(fused_ops.silu_mul(gate, up), silu(gate) * up)
+
+
+@pytest.mark.skipif(fused_ops.load() is None, reason="no g++ / AVX2 here")
+@pytest.mark.parametrize("fuse", [False, True])
+def test_fused_runner_equals_the_module_path_over_prefill_and_decode_steps(model, fuse):
+    """The same steps through ``ModelRunner`` with and without ``fused_ops``: the same logits, the same cache."""
+    model = fuse_projections_(copy.deepcopy(model)) if fuse else model
+    runners = [ModelRunner(model, EngineConfig(block_size=4, num_blocks=64)) for _ in range(2)]
+    assert runners[0].fused
+    runners[1].fused = False
+    prompts = [[(5 * i + 3 * j) % 256 for j in range(n)] for i, n in enumerate([9, 14, 6, 1])]
+    for runner in runners:
+        bm = BlockManager(64, 4, prefix_caching=False)
+        seqs = [Sequence(p, SamplingParams()) for p in prompts]
+        assert all(bm.allocate(s) for s in seqs)
+        outs = []
+        for step in range(4):  # a chunked prefill, then decodes of fixed tokens
+            counts = [s.num_uncomputed if step else min(s.num_uncomputed, 5) for s in seqs]
+            outs.append(runner.run(ScheduledBatch(seqs, counts), [s.num_computed_tokens + c == len(s) for s, c in zip(seqs, counts)]))
+            for s, c in zip(seqs, counts):
+                s.num_computed_tokens += c
+                if s.num_computed_tokens == len(s):
+                    s.token_ids.append((7 * len(s)) % 256)
+                    assert bm.append_slots(s)
+        runner.outs = outs
+    for got, want in zip(runners[0].outs, runners[1].outs):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(runners[0].k_cache, runners[1].k_cache, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(runners[0].v_cache, runners[1].v_cache, rtol=1e-4, atol=1e-4)

@@ -5,8 +5,9 @@ and used by only ``heads / kv_heads`` queries. In torch that takes a gather of t
 into a contiguous copy (read + write), then two batched matmuls over the copy (read again)
 and a softmax in between: about three times the bytes of the cache, in five operations per
 layer. This kernel walks each sequence's block table and reads every key and value row once
-for all the query heads of its kv head (AVX2: one pass over the keys for the scores, a
-softmax, one pass over the values); (sequence, kv head) pairs are split over OpenMP threads.
+for all the query heads of its kv head (AVX2: one pass over the keys for the scores, eight
+keys per reduction; a vectorised softmax; one pass over the values with every query head's
+output in registers); (sequence, kv head) pairs are split over OpenMP threads.
 
 Plain C++ without torch headers, built on first use by ``aipath.native``. Without g++,
 AVX2, float32 or a head size that is a multiple of 8, ``usable()`` is False and the engine
@@ -29,18 +30,134 @@ SOURCE = r"""
 #include <vector>
 
 namespace {
-inline float dot(const float* a, const float* b, long d) {
-    __m256 acc = _mm256_setzero_ps();
-    for (long i = 0; i < d; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_hadd_ps(s, s);
-    s = _mm_hadd_ps(s, s);
+// exp(x) for 8 floats (Cephes' polynomial, as in avx_mathfun): relative error about 1e-7.
+inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
+    x = _mm256_max_ps(x, _mm256_set1_ps(-88.3762626647949f));
+    __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    const __m256 z = _mm256_mul_ps(x, x);
+    __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
+    y = _mm256_add_ps(_mm256_fmadd_ps(y, z, x), _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(fx), _mm256_set1_epi32(0x7f)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
 
-inline void axpy(float a, const float* x, float* y, long d) {
-    const __m256 va = _mm256_set1_ps(a);
-    for (long i = 0; i < d; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+inline float hmax(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Rows sit in blocks scattered over the pool: the hardware prefetcher stops at each block's
+// end, so the rows PREFETCH keys ahead are asked for explicitly.
+constexpr long PREFETCH = 16;
+inline void prefetch_row(const float* row, long d) {
+    for (long i = 0; i < d; i += 16) _mm_prefetch(reinterpret_cast<const char*>(row + i), _MM_HINT_T0);
+}
+
+// The eight sums of a[0..7] in one vector: {sum(a[0]), ..., sum(a[7])}.
+inline __m256 hsum8(const __m256* a) {
+    const __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
+    const __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
+    const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+// One (sequence, kv head): the G query heads q (G x d) over n keys/values at rows[j] (pool row
+// pointers), softmax weights in w (G x n), result in out (G x d). G is a template parameter so
+// that the value pass keeps its G x 4 accumulators in registers.
+template <int G>
+void attend(const float* q, const float* const* krows, const float* const* vrows, long n, long d, float scale, float* w, float* out) {
+    for (long u = 0; u < PREFETCH && u < n; ++u) prefetch_row(krows[u], d);
+    long j = 0;
+    for (; j + 8 <= n; j += 8) {  // scores of 8 keys at a time: one reduction per 8 dot products
+        for (long u = j + PREFETCH; u < j + PREFETCH + 8 && u < n; ++u) prefetch_row(krows[u], d);
+        for (int g = 0; g < G; ++g) {
+            __m256 acc[8];
+            for (int u = 0; u < 8; ++u) acc[u] = _mm256_setzero_ps();
+            for (long i = 0; i < d; i += 8) {
+                const __m256 qv = _mm256_loadu_ps(q + g * d + i);
+                for (int u = 0; u < 8; ++u) acc[u] = _mm256_fmadd_ps(_mm256_loadu_ps(krows[j + u] + i), qv, acc[u]);
+            }
+            _mm256_storeu_ps(w + g * n + j, _mm256_mul_ps(hsum8(acc), _mm256_set1_ps(scale)));
+        }
+    }
+    for (; j < n; ++j)
+        for (int g = 0; g < G; ++g) {
+            __m256 acc = _mm256_setzero_ps();
+            for (long i = 0; i < d; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(krows[j] + i), _mm256_loadu_ps(q + g * d + i), acc);
+            w[g * n + j] = scale * hsum(acc);
+        }
+    for (long u = 0; u < PREFETCH && u < n; ++u) prefetch_row(vrows[u], d);
+    for (int g = 0; g < G; ++g) {  // softmax of each query head's row
+        float* wg = w + g * n;
+        __m256 vmax = _mm256_set1_ps(-INFINITY);
+        long i = 0;
+        for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(wg + i));
+        float top = hmax(vmax);
+        for (; i < n; ++i) top = wg[i] > top ? wg[i] : top;
+        const __m256 vtop = _mm256_set1_ps(top);
+        __m256 vsum = _mm256_setzero_ps();
+        i = 0;
+        for (; i + 8 <= n; i += 8) {
+            const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(wg + i), vtop));
+            _mm256_storeu_ps(wg + i, e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        float sum = hsum(vsum);
+        for (; i < n; ++i) sum += (wg[i] = std::exp(wg[i] - top));
+        const float inv = 1.0f / sum;
+        for (i = 0; i < n; ++i) wg[i] *= inv;
+    }
+    long i0 = 0;
+    for (; i0 + 32 <= d; i0 += 32) {  // values: 32 dims of every query head at a time, in registers
+        __m256 acc[G][4];
+        for (int g = 0; g < G; ++g)
+            for (int c = 0; c < 4; ++c) acc[g][c] = _mm256_setzero_ps();
+        for (long jj = 0; jj < n; ++jj) {
+            if (jj + PREFETCH < n) prefetch_row(vrows[jj + PREFETCH] + i0, 32);
+            const float* v = vrows[jj] + i0;
+            const __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8), v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
+            for (int g = 0; g < G; ++g) {
+                const __m256 wb = _mm256_broadcast_ss(w + g * n + jj);
+                acc[g][0] = _mm256_fmadd_ps(wb, v0, acc[g][0]);
+                acc[g][1] = _mm256_fmadd_ps(wb, v1, acc[g][1]);
+                acc[g][2] = _mm256_fmadd_ps(wb, v2, acc[g][2]);
+                acc[g][3] = _mm256_fmadd_ps(wb, v3, acc[g][3]);
+            }
+        }
+        for (int g = 0; g < G; ++g)
+            for (int c = 0; c < 4; ++c) _mm256_storeu_ps(out + g * d + i0 + 8 * c, acc[g][c]);
+    }
+    for (; i0 < d; i0 += 8) {
+        __m256 acc[G];
+        for (int g = 0; g < G; ++g) acc[g] = _mm256_setzero_ps();
+        for (long jj = 0; jj < n; ++jj) {
+            const __m256 v = _mm256_loadu_ps(vrows[jj] + i0);
+            for (int g = 0; g < G; ++g) acc[g] = _mm256_fmadd_ps(_mm256_broadcast_ss(w + g * n + jj), v, acc[g]);
+        }
+        for (int g = 0; g < G; ++g) _mm256_storeu_ps(out + g * d + i0, acc[g]);
+    }
+}
+
+// Any group size: one query head at a time (each pass re-reads its keys and values).
+void attend_any(const float* q, const float* const* krows, const float* const* vrows, long n, long d, float scale, long group, float* w, float* out) {
+    for (long g = 0; g < group; ++g) attend<1>(q + g * d, krows, vrows, n, d, scale, w, out + g * d);
 }
 }  // namespace
 
@@ -56,22 +173,23 @@ extern "C" void paged_decode_attention(const float* q, const float* k_pool, cons
         const long* table = tables + b * max_blocks;
         const float* qh = q + (b * heads + h * group) * d;
         float* oh = out + (b * heads + h * group) * d;
-        std::vector<float> w(group * n);
+        thread_local std::vector<float> w;
+        thread_local std::vector<const float*> rows;
+        w.resize(group * n);
+        rows.resize(2 * n);
         for (long j = 0; j < n; ++j) {
-            const float* key = k_pool + ((table[j / bs] * kv + h) * bs + j % bs) * d;
-            for (long g = 0; g < group; ++g) w[g * n + j] = scale * dot(qh + g * d, key, d);
+            const long row = ((table[j / bs] * kv + h) * bs + j % bs) * d;
+            rows[j] = k_pool + row;
+            rows[n + j] = v_pool + row;
         }
-        for (long g = 0; g < group; ++g) {
-            float* wg = w.data() + g * n;
-            float top = wg[0], sum = 0.f;
-            for (long j = 1; j < n; ++j) top = wg[j] > top ? wg[j] : top;
-            for (long j = 0; j < n; ++j) sum += (wg[j] = std::exp(wg[j] - top));
-            for (long j = 0; j < n; ++j) wg[j] /= sum;
-            for (long i = 0; i < d; ++i) oh[g * d + i] = 0.f;
-        }
-        for (long j = 0; j < n; ++j) {
-            const float* value = v_pool + ((table[j / bs] * kv + h) * bs + j % bs) * d;
-            for (long g = 0; g < group; ++g) axpy(w[g * n + j], value, oh + g * d, d);
+        const float* const* kr = rows.data();
+        const float* const* vr = rows.data() + n;
+        switch (group) {
+            case 1: attend<1>(qh, kr, vr, n, d, scale, w.data(), oh); break;
+            case 2: attend<2>(qh, kr, vr, n, d, scale, w.data(), oh); break;
+            case 3: attend<3>(qh, kr, vr, n, d, scale, w.data(), oh); break;
+            case 4: attend<4>(qh, kr, vr, n, d, scale, w.data(), oh); break;
+            default: attend_any(qh, kr, vr, n, d, scale, group, w.data(), oh); break;
         }
     }
 }

@@ -19,8 +19,10 @@ import torch
 
 from aipath.llm.attention import Attention
 from aipath.llm.decoder import Decoder
+from aipath.llm.mlp import SwiGLU
+from aipath.llm.norms import RMSNorm
 from aipath.llm.positions import apply_rotary
-from aipath.serve import decode_kernel, paged_attention
+from aipath.serve import decode_kernel, fused_ops, paged_attention
 from aipath.serve.config import EngineConfig
 from aipath.serve.scheduler import ScheduledBatch
 from aipath.serve.sequence import Sequence
@@ -62,6 +64,7 @@ class ModelRunner:
         self.k_cache = paged_attention.new_pool(*geometry)
         self.v_cache = paged_attention.new_pool(*geometry)
         self.decode_kernel = decode_kernel.usable(self.dtype, self.device, cfg.head_size)
+        self.fused = fusable(self.model, self.dtype, self.device)  # tests switch it off to compare
 
     def layout(self, batch: ScheduledBatch, sample: list[bool]) -> BatchLayout:
         """Pack the batch (decodes first) with a handful of tensor ops per group, not per sequence."""
@@ -110,6 +113,8 @@ class ModelRunner:
     def run(self, batch: ScheduledBatch, sample: list[bool]) -> torch.Tensor:
         """Logits ``(sum(sample), vocab)`` for the sequences whose last token was computed."""
         lay = self.layout(batch, sample)
+        if self.fused:
+            return self._run_fused(lay)
         model = self.model
         x = model.embed(lay.tokens)[None]  # (1, N, dim)
         if model.pos is not None:
@@ -122,6 +127,36 @@ class ModelRunner:
             x = x + self._attend(layer.attn, layer.attn_norm(x), rope, lay)
             x = x + layer.mlp(layer.mlp_norm(x))
         return model.lm_head(model.norm(x[0, lay.logits_index])).float()
+
+    def _run_fused(self, lay: BatchLayout) -> torch.Tensor:
+        """``run`` with the residual adds, norms, rope, KV writes and SiLU gates fused (``fused_ops``)."""
+        model, cfg = self.model, self.model.cfg
+        heads, kv, hd = cfg.n_heads, cfg.kv_heads, cfg.head_size
+        cos, sin = model.rope.cos, model.rope.sin
+        x = model.embed(lay.tokens).contiguous()  # (N, dim): the residual stream, updated in place
+        layers = model.layers
+        h = fused_ops.add_rms_norm(x, None, layers[0].attn_norm.weight, layers[0].attn_norm.eps)
+        for i, layer in enumerate(layers):
+            attn, mlp = layer.attn, layer.mlp
+            if attn.qkv is not None:
+                qkv = attn.qkv(h)
+                q, k, v = qkv[:, : heads * hd], qkv[:, heads * hd : (heads + kv) * hd], qkv[:, (heads + kv) * hd :]
+            else:
+                q, k, v = attn.q(h), attn.k(h), attn.v(h)
+            k_pool, v_pool = self.k_cache[attn.layer], self.v_cache[attn.layer]
+            q = fused_ops.rope_write(q, k, v, heads, kv, hd, cos, sin, lay.positions, k_pool, v_pool, lay.slot_rows)
+            outs = [self._group_attention(q[g.rows], k_pool, v_pool, g) for g in lay.groups]
+            out = outs[0] if len(outs) == 1 else torch.cat(outs)
+            h = fused_ops.add_rms_norm(x, attn.o(out.view(-1, heads * hd)), layer.mlp_norm.weight, layer.mlp_norm.eps)
+            if mlp.gate_up is not None:
+                gate_up = mlp.gate_up(h)
+                hidden = gate_up.shape[1] // 2
+                gate, up = gate_up[:, :hidden], gate_up[:, hidden:]
+            else:
+                gate, up = mlp.gate(h), mlp.up(h)
+            norm = layers[i + 1].attn_norm if i + 1 < len(layers) else model.norm
+            h = fused_ops.add_rms_norm(x, mlp.down(fused_ops.silu_mul(gate, up)), norm.weight, norm.eps)
+        return model.lm_head(h[lay.logits_index]).float()
 
     def _attend(self, attn: Attention, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None, lay: BatchLayout) -> torch.Tensor:
         """Heads stay token-major (N, heads, head_dim) throughout: the cache takes k and v as they
@@ -151,3 +186,12 @@ class ModelRunner:
         keys, values = paged_attention.gather(k_pool, g.rows_to_gather, b), paged_attention.gather(v_pool, g.rows_to_gather, b)
         out = paged_attention.grouped_attention(grid, keys, values, g.bias)
         return out[:, 0] if g.query_index is None else out.reshape(b * g.q_len, *q.shape[1:])[g.query_index]
+
+
+def fusable(model: Decoder, dtype: torch.dtype, device: torch.device) -> bool:
+    """Whether ``fused_ops`` can run this model's blocks: float32 on the CPU, RMSNorm, rope, SwiGLU, no q/k norm."""
+    cfg = model.cfg
+    norms = [model.norm] + [n for layer in model.layers for n in (layer.attn_norm, layer.mlp_norm)]
+    return (dtype == torch.float32 and device.type == "cpu" and model.rope is not None and model.pos is None and cfg.head_size % 16 == 0
+            and all(type(n) is RMSNorm for n in norms) and all(isinstance(layer.mlp, SwiGLU) and layer.attn.q_norm is None for layer in model.layers)
+            and fused_ops.load() is not None)
