@@ -147,3 +147,37 @@ def test_chinese_titles_with_short_underlines() -> None:
 def test_inline_markup_reduced_for_indexing(marked: str, plain: str) -> None:
     assert strip_inline_markup(marked) == plain
     assert index_text("", marked) == plain
+
+
+DOCBOOK_DUMP = """\
+第 2 章 Debian 软件包管理
+
+    现在，有 68980 个可用于 amd64 架构的软
+    件包。
+
+2.1. Debian 软件包管理的前提
+
+    先读这一节。
+
+2.1.1. 软件包配置
+
+    1. 这是列表项，不是标题。
+
+2021 年 1 月
+"""
+
+
+def test_numbered_titles_of_plain_text_dumps() -> None:
+    doc = load_bytes(DOCBOOK_DUMP.encode(), "debian-reference.txt")
+    assert [(b.level, b.text) for b in doc.blocks if b.kind == "heading"] == [
+        (1, "第 2 章 Debian 软件包管理"), (2, "2.1. Debian 软件包管理的前提"),
+        (3, "2.1.1. 软件包配置")]
+    assert doc.blocks[-1].heading_path[-1] == "2.1.1. 软件包配置"
+
+
+def test_hard_wrapped_chinese_is_joined() -> None:
+    doc = load_bytes(DOCBOOK_DUMP.encode(), "debian-reference.txt")
+    assert "有 68980 个可用于 amd64 架构的软件包。" in doc.text
+    html = "<p>如果可能，会提供到其他文档的\n   链接。Wrapped\nEnglish keeps a space.</p>"
+    assert load_bytes(html.encode(), "faq.html").text == \
+        "如果可能，会提供到其他文档的链接。Wrapped English keeps a space."

@@ -8,7 +8,29 @@ character offsets into that text, so a chunk can always point back to where it c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u201c\u201d\u2018\u2019"
+_CJK_WRAP = re.compile(rf"(?<=[{_CJK}])[^\S\n]*\n\s*(?=[{_CJK}])")
+
+
+def unwrap_cjk(text: str) -> str:
+    r"""Drop line breaks between two CJK characters.
+
+    Hard-wrapped Chinese (plain-text manuals, HTML sources, PDF lines) has no spaces
+    between words, so a wrap is not a word boundary; browsers render it as nothing. Kept,
+    it would split words for jieba and put a space inside quotes.
+
+    >>> unwrap_cjk("提供到其他文档的\n    链接。 English\nwraps stay.")
+    '提供到其他文档的链接。 English\nwraps stay.'
+    """
+    return _CJK_WRAP.sub("", text)
+
+
+def collapse_whitespace(text: str) -> str:
+    """One line of text: CJK wraps removed, every other run of whitespace one space."""
+    return re.sub(r"\s+", " ", unwrap_cjk(text)).strip()
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from aipath.rag.document import Block
+from aipath.rag.document import Block, collapse_whitespace
 
 HEADINGS = {f"h{i}": i for i in range(1, 7)}
 CONTAINERS = {"div", "section", "article", "main", "body", "li", "dd", "dl", "ul", "ol",
@@ -33,7 +33,7 @@ class _Walker:
         self.inline: list[str] = []
 
     def flush(self) -> None:
-        text = re.sub(r"\s+", " ", "".join(self.inline)).strip()
+        text = collapse_whitespace("".join(self.inline))
         self.inline.clear()
         if text:
             self.blocks.append(Block(text))
@@ -51,7 +51,7 @@ class _Walker:
                 if code.strip():
                     self.blocks.append(Block(code, kind="code"))
             elif name == "tr":
-                cells = [re.sub(r"\s+", " ", c.get_text()).strip() for c in child.find_all(["td", "th"])]
+                cells = [collapse_whitespace(c.get_text()) for c in child.find_all(["td", "th"])]
                 self._emit(" | ".join(c for c in cells if c), "table")
             elif name == "dt" and _is_api_entry(child.parent):
                 self._emit(child.get_text(), "heading", API_ENTRY_LEVEL + api_depth)
@@ -66,7 +66,7 @@ class _Walker:
 
     def _emit(self, text: str, kind: str, level: int = 0) -> None:
         self.flush()
-        text = re.sub(r"\s+", " ", text).strip()
+        text = collapse_whitespace(text)
         if text:
             self.blocks.append(Block(text, kind=kind, level=level))
 

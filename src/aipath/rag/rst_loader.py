@@ -6,6 +6,8 @@ heading, so chunks straddle sections and carry no heading path. This reader reco
 
 - section titles, underlined or over- and underlined; as in docutils, the first adornment
   style met is level 1, the next new style level 2, and so on;
+- numbered titles of plain-text dumps ("第 2 章 …", "2.1. …" alone on a line, unindented),
+  their level the depth of the number;
 - Sphinx API entries (``.. function:: run(args, …)``, ``.. method::``, …) as headings one
   level below the enclosing entry, like the HTML loader does for rendered pages;
 - literal blocks (after ``::``) and code directives kept whole as code blocks.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from aipath.rag.document import Block
+from aipath.rag.document import Block, unwrap_cjk
 
 API_ENTRY_LEVEL = 6  # signature headings nest below section titles (levels 1–5)
 _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}\s*$")  # a run of one punctuation char
@@ -38,6 +40,10 @@ _BOOKKEEPING = re.compile(
     r"^\s*\.\.\s+(?:(?:py:)?(?:module|currentmodule)|moduleauthor|sectionauthor|highlight|"
     r"include|toctree)::|^\s*\.\.\s+_[^:]*:|^\s*\.\.\s+\|[^|]+\|")
 _OPTION = re.compile(r"^\s+:[\w-]+:")
+# "第 2 章 软件包管理", "2.1. 前提", "2.1.3 Pinning", "附录 A …": the numbered titles of
+# plain-text dumps (DocBook, RFC style) that have no adornment.
+_NUMBERED = re.compile(r"^(?:第\s*\d+\s*章|附录\s*[A-Z]|(\d+(?:\.\d+)+|\d+(?=\.))\.?)\s+\S.{0,100}$")
+_SENTENCE_END = tuple(".。,，;；:：")
 
 
 def _indent(line: str) -> int:
@@ -54,7 +60,7 @@ class _Reader:
         self.module = ""
 
     def flush(self) -> None:
-        text = "\n".join(self.paragraph).strip()
+        text = unwrap_cjk("\n".join(self.paragraph).strip())
         self.paragraph.clear()
         if text:
             self.blocks.append(Block(text))
@@ -118,6 +124,13 @@ class _Reader:
             self.i += 2
         elif _ADORNMENT.match(line) and not self.paragraph:
             self.i += 1  # a transition line: no words, no structure
+        elif (numbered := _NUMBERED.match(line)) and self.numbered_title(line, below):
+            self.flush()
+            number = numbered.group(1)
+            level = number.count(".") + 1 if number else 1
+            self.blocks.append(Block(line.strip(), kind="heading",
+                                     level=min(level, API_ENTRY_LEVEL - 1)))
+            self.i += 1
         elif api := _API.match(line):
             self.api_entry(api)
         elif code := _CODE.match(line):
@@ -136,6 +149,11 @@ class _Reader:
             self.i += 1
             if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
                 self.literal_block(_indent(line))
+
+    def numbered_title(self, line: str, below: str) -> bool:
+        """A numbered line is a title when it stands alone, unindented, not a sentence."""
+        return (not self.paragraph and not line[0].isspace() and not below.strip()
+                and not line.rstrip().endswith(_SENTENCE_END))
 
     def literal_block(self, base: int) -> None:
         """``Paragraph::`` followed by a deeper-indented block: that block is code."""
