@@ -179,16 +179,18 @@ void swiglu_chunk(const void* ctx, long c) {
 extern "C" void q8_decode_layer(const dec::Layer* L, const dec::Dims* d, float* x, long M, const float* cos, const float* sin,
                                 float* kc, float* vc, long max_len, long pos, const uint8_t* valid, long valid_stride, int threads) {
     const long D = d->dim, F = d->hidden, nq = d->heads * d->head_dim, nqkv = nq + 2 * d->kv_heads * d->head_dim;
-    std::vector<float> h(M * D), qkv(M * nqkv), att(M * nq), act(M * F);
+    static thread_local std::vector<float> work;  // reused: no allocation (or page faults) per call
+    if ((long)work.size() < M * (D + nqkv + nq + F)) work.resize(M * (D + nqkv + nq + F));
+    float *h = work.data(), *qkv = h + M * D, *att = qkv + M * nqkv, *act = att + M * nq;
     const long pairs = F / q8::NR, chunk = pairs / (8L * threads) > 1 ? pairs / (8L * threads) : 1;
-    const dec::Step st{d, M, qkv.data(), att.data(), act.data(), kc, vc, h.data(), cos, sin, max_len, pos, valid_stride, chunk, valid, &L->gate_up};
-    dec::norm_rows(x, M, D, L->attn_norm, d->eps, h.data());
-    q8::linear(h.data(), M, D, L->qkv, qkv.data(), nqkv, false, threads);
+    const dec::Step st{d, M, qkv, att, act, kc, vc, h, cos, sin, max_len, pos, valid_stride, chunk, valid, &L->gate_up};
+    dec::norm_rows(x, M, D, L->attn_norm, d->eps, h);
+    q8::linear(h, M, D, L->qkv, qkv, nqkv, false, threads);
     pool::run(dec::attention_item, &st, M * d->kv_heads, threads);
-    q8::linear(att.data(), M, nq, L->o, x, D, true, threads);
-    dec::norm_rows(x, M, D, L->mlp_norm, d->eps, h.data());
+    q8::linear(att, M, nq, L->o, x, D, true, threads);
+    dec::norm_rows(x, M, D, L->mlp_norm, d->eps, h);
     pool::run(dec::swiglu_chunk, &st, (pairs + chunk - 1) / chunk, threads);
-    q8::linear(act.data(), M, F, L->down, x, D, true, threads);
+    q8::linear(act, M, F, L->down, x, D, true, threads);
 }
 """
 
