@@ -141,3 +141,16 @@ def test_fused_runner_equals_the_module_path_over_prefill_and_decode_steps(model
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(runners[0].k_cache, runners[1].k_cache, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(runners[0].v_cache, runners[1].v_cache, rtol=1e-4, atol=1e-4)
+
+
+def test_fused_argmax_picks_torchs_index_ties_and_nan_included():
+    torch.manual_seed(0)
+    logits = torch.randn(6, 1001)  # a vocabulary with a tail past the 8-float vectors
+    logits[1, 5] = logits[1, 700] = 9.0  # a tie: the first index wins
+    logits[2] = float("-inf")
+    logits[3, 1000] = 50.0  # the maximum in the tail
+    logits[4, :] = 0.0
+    assert fused_ops.argmax(logits) == logits.argmax(-1).tolist() == [fused_ops.argmax(row[None])[0] for row in logits]
+    logits[5, 17] = float("nan")  # torch ranks NaN highest; the kernel hands such rows to torch
+    assert fused_ops.argmax(logits) == logits.argmax(-1).tolist()
+    assert fused_ops.argmax(logits[:, ::2]) == logits[:, ::2].argmax(-1).tolist()  # strided: torch's own

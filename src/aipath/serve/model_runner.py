@@ -37,8 +37,8 @@ class AttentionGroup:
     batch: int  # B
     tables: torch.Tensor  # (B, n) block ids covering every key of the group, padded with block 0
     lens: torch.Tensor  # (B,) keys each sequence attends after this step (for the decode kernel)
-    rows_to_gather: torch.Tensor  # ``paged_attention.block_rows`` of the block tables, padded with block 0
-    bias: torch.Tensor  # the causal and padding mask as ``paged_attention.attention_bias``
+    rows_to_gather: torch.Tensor | None  # ``paged_attention.block_rows`` of the block tables, padded with block 0 (None: the decode kernel's group)
+    bias: torch.Tensor | None  # the causal and padding mask as ``paged_attention.attention_bias`` (None: the decode kernel's group)
     query_index: torch.Tensor | None  # (rows,) place of each packed token in the B * Q grid; None when Q == 1
 
 
@@ -96,12 +96,19 @@ class ModelRunner:
         n_blocks = max(-(-(s.num_computed_tokens + n) // bs) for s, n in zip(seqs, counts))
         tables = torch.tensor([s.block_table[:n_blocks] + [0] * (n_blocks - len(s.block_table[:n_blocks])) for s in seqs])
         q_len = max(counts)
+        to = self.device
+        if q_len == 1 and self.decode_kernel:  # the kernel needs only tables and lengths
+            starts = [s.num_computed_tokens for s in seqs]
+            pos = torch.tensor(starts)
+            lens = torch.tensor([p + 1 for p in starts])
+            blocks = tables[torch.arange(len(seqs)), pos // bs]
+            return AttentionGroup(rows, 1, len(seqs), tables.to(to), lens.to(to), None, None, None), pos, blocks
         starts, counts_t = torch.tensor([s.num_computed_tokens for s in seqs]), torch.tensor(counts)
         query_pos = starts[:, None] + torch.arange(q_len)  # (B, Q)
         real = torch.arange(q_len) < counts_t[:, None]  # False at padding queries
         mask = torch.arange(n_blocks * bs) <= query_pos[..., None]  # causal; padding queries see key 0 at least
         row, pos = real.nonzero(as_tuple=True)[0], query_pos[real]
-        to, cfg = self.device, self.model.cfg
+        cfg = self.model.cfg
         query_index = real.view(-1).nonzero().squeeze(1).to(to) if q_len > 1 else None
         bias = paged_attention.attention_bias(mask.to(to), cfg.kv_heads, cfg.n_heads // cfg.kv_heads, self.dtype)
         tables_to = tables.to(to)

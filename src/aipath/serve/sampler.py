@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from aipath.llm.sampling import repetition_penalty, top_k_filter, top_p_filter
+from aipath.serve import fused_ops
 from aipath.serve.sequence import Sequence, TokenLogprob
 
 
@@ -58,7 +59,7 @@ class Sampler:
     def __call__(self, logits: torch.Tensor, seqs: list[Sequence]) -> tuple[list[int], list[TokenLogprob | None]]:
         """One token per row of ``logits`` (B, V) and, where asked for, its logprobs."""
         logits = logits.float().cpu()
-        tokens = logits.argmax(-1).tolist()
+        tokens = fused_ops.argmax(logits)
         shared: dict[tuple[float, int, float], list[int]] = {}
         for i, seq in enumerate(seqs):
             p = seq.params
