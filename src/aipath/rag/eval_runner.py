@@ -43,11 +43,12 @@ def pipeline_version() -> str:
     is rebuilt after any change to loading, chunking, analysis, BM25 scoring or the choice
     of embedder."""
     from aipath.rag import (bm25_index, chunking, embeddings, html_loader, loaders,
-                            onnx_embedder, rst_loader, store, text_analysis, tokens)
+                            onnx_embedder, pdf_loader, rst_loader, store, text_analysis,
+                            tokens)
 
     digest = hashlib.sha256()
-    for module in (loaders, html_loader, rst_loader, chunking, tokens, text_analysis,
-                   bm25_index, embeddings, onnx_embedder, store):
+    for module in (loaders, html_loader, rst_loader, pdf_loader, chunking, tokens,
+                   text_analysis, bm25_index, embeddings, onnx_embedder, store):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:12]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aipath.rag.document import Block, Document, unwrap_cjk, with_heading_paths
 from aipath.rag.html_loader import html_blocks
+from aipath.rag.pdf_loader import pdf_blocks
 from aipath.rag.rst_loader import rst_blocks
 
 
@@ -109,13 +110,12 @@ def load_pdf(data: bytes, name: str) -> Document:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise LoaderError(f"{name}: the PDF is encrypted; save an unencrypted copy first")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        blocks = pdf_blocks(reader)
     except LoaderError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise LoaderError(f"{name}: not a readable PDF ({exc})") from exc
-    blocks = [block for number, text in enumerate(pages, 1) for block in _paragraphs(text, number)]
-    return Document(name, blocks)
+    return Document(name, with_heading_paths(blocks))
 
 
 def load_docx(data: bytes, name: str) -> Document:

@@ -1,0 +1,61 @@
+"""PDF structure: outline titles become headings, running headers go, pages stay cited."""
+
+from __future__ import annotations
+
+from aipath.rag.loaders import load_bytes
+
+SECTIONS = [
+    (0, "1 Installing", "Download the installer. Run it as an administrator."),
+    (1, "1.1 Requirements", "You need 2 GB of memory and a network connection."),
+    (0, "2 Running", "Start the service with the run command."),
+    (1, "2.1 Logs", "Logs are written to the journal of the system."),
+]
+
+
+def _book() -> bytes:
+    """Four pages with bookmarks (fpdf2's sections) and a running header with page numbers."""
+    from fpdf import FPDF
+
+    class Book(FPDF):
+        def header(self) -> None:
+            self.set_font("helvetica", size=9)
+            self.cell(0, 8, f"The Manual {self.page_no()}/ 4", new_x="LMARGIN", new_y="NEXT")
+
+    pdf = Book()
+    for depth, title, body in SECTIONS:
+        pdf.add_page()
+        pdf.set_font("helvetica", size=14)
+        pdf.start_section(title, level=depth)
+        pdf.cell(0, 10, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", size=11)
+        pdf.multi_cell(0, 8, body)
+    return bytes(pdf.output())
+
+
+def test_outline_titles_become_headings_with_levels_and_pages() -> None:
+    doc = load_bytes(_book(), "manual.pdf")
+    headings = [(b.level, b.text, b.page) for b in doc.blocks if b.kind == "heading"]
+    assert headings == [(1, "1 Installing", 1), (2, "1.1 Requirements", 2),
+                        (1, "2 Running", 3), (2, "2.1 Logs", 4)]
+    logs = next(b for b in doc.blocks if "journal" in b.text)
+    assert logs.heading_path == ("2 Running", "2.1 Logs") and logs.page == 4
+
+
+def test_running_header_is_dropped_and_text_kept() -> None:
+    doc = load_bytes(_book(), "manual.pdf")
+    assert "The Manual" not in doc.text
+    for _, _, body in SECTIONS:
+        assert body in doc.text.replace("\n", " ")
+
+
+def test_pdf_without_outline_still_loads_page_by_page() -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for text in ["Alpha page.", "Beta page."]:
+        pdf.add_page()
+        pdf.multi_cell(0, 10, text)
+    doc = load_bytes(bytes(pdf.output()), "plain.pdf")
+    assert [(b.kind, b.text, b.page) for b in doc.blocks] == [
+        ("paragraph", "Alpha page.", 1), ("paragraph", "Beta page.", 2)]
