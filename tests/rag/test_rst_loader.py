@@ -181,3 +181,12 @@ def test_hard_wrapped_chinese_is_joined() -> None:
     html = "<p>如果可能，会提供到其他文档的\n   链接。Wrapped\nEnglish keeps a space.</p>"
     assert load_bytes(html.encode(), "faq.html").text == \
         "如果可能，会提供到其他文档的链接。Wrapped English keeps a space."
+
+
+def test_table_of_contents_dropped_numbered_steps_kept() -> None:
+    text = ("目录\n\n1. 定义和概览\n    1.1. 本 FAQ 文档是什么？\n    1.2. 什么是 Debian？\n"
+            "2. 获取和安装\n    2.1. 从哪里获取？\n\n"
+            "To install:\n\n1. Download it.\n2. Unpack it.\n3. Run setup.\n4. Reboot.\n")
+    texts = [b.text for b in load_bytes(text.encode(), "faq.txt").blocks]
+    assert not any("本 FAQ 文档是什么" in t for t in texts)
+    assert "1. Download it.\n2. Unpack it.\n3. Run setup.\n4. Reboot." in texts

@@ -44,6 +44,20 @@ _OPTION = re.compile(r"^\s+:[\w-]+:")
 # plain-text dumps (DocBook, RFC style) that have no adornment.
 _NUMBERED = re.compile(r"^(?:第\s*\d+\s*章|附录\s*[A-Z]|(\d+(?:\.\d+)+|\d+(?=\.))\.?)\s+\S.{0,100}$")
 _SENTENCE_END = tuple(".。,，;；:：")
+_TOC_LINE = re.compile(r"^\s*(?:第\s*\d+\s*章|附录\s*[A-Z]|\d+(\.\d+)+\.?|\d+\.|[A-Z]\.)\s+\S")
+
+
+def _is_contents(lines: list[str]) -> bool:
+    """A table of contents: a run of numbered section titles ("2.1. …", "2.1.1. …").
+
+    It names every section, so it would match every query; the HTML loader drops it as
+    navigation, and text dumps should not keep it either. A numbered list of steps
+    ("1. … 2. …") has no multi-level numbers and stays.
+    """
+    numbered = [line for line in lines if _TOC_LINE.match(line)]
+    multi_level = [line for line in numbered if _TOC_LINE.match(line).group(1)]
+    return len(lines) >= 4 and len(numbered) >= 0.8 * len(lines) and \
+        len(multi_level) >= 0.5 * len(numbered)
 
 
 def _indent(line: str) -> int:
@@ -60,9 +74,10 @@ class _Reader:
         self.module = ""
 
     def flush(self) -> None:
-        text = unwrap_cjk("\n".join(self.paragraph).strip())
+        lines = self.paragraph[:]
         self.paragraph.clear()
-        if text:
+        text = unwrap_cjk("\n".join(lines).strip())
+        if text and not _is_contents(lines):
             self.blocks.append(Block(text))
 
     def title(self, text: str, char: str, overline: bool) -> None:
