@@ -190,3 +190,25 @@ def test_table_of_contents_dropped_numbered_steps_kept() -> None:
     texts = [b.text for b in load_bytes(text.encode(), "faq.txt").blocks]
     assert not any("本 FAQ 文档是什么" in t for t in texts)
     assert "1. Download it.\n2. Unpack it.\n3. Run setup.\n4. Reboot." in texts
+
+
+def test_long_numbered_titles_wrap() -> None:
+    text = ("4.5. 我可以在我的 Debian GNU/Linux 系统使用 Red\nHat 软件包（“.rpm”文件）吗？\n\n"
+            "    不同的发行版使用不同的软件包格式。\n")
+    doc = load_bytes(text.encode(), "faq.txt")
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "4.5. 我可以在我的 Debian GNU/Linux 系统使用 Red Hat 软件包（“.rpm”文件）吗？"),
+        ("paragraph", "不同的发行版使用不同的软件包格式。")]
+
+
+def test_grid_tables_become_rows() -> None:
+    text = ("+---------------+-----------------+\n"
+            "|     操作      |      响应       |\n"
+            "|---------------+-----------------|\n"
+            "|单击右键       |依赖上下文的菜单（剪切、粘 |\n"
+            "|               |贴）             |\n"
+            "+---------------+-----------------+\n\nAfter.\n")
+    doc = load_bytes(text.encode(), "table.txt")
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("table", "操作 | 响应"), ("table", "单击右键 | 依赖上下文的菜单（剪切、粘贴）"),
+        ("paragraph", "After.")]

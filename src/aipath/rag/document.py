@@ -13,24 +13,30 @@ from dataclasses import dataclass, field
 
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u201c\u201d\u2018\u2019"
 _CJK_WRAP = re.compile(rf"(?<=[{_CJK}])[^\S\n]*\n\s*(?=[{_CJK}])")
+_TOKEN_WRAP = re.compile(r"(?<=\S[/-])\n\s*(?=[\w~.])")
 
 
-def unwrap_cjk(text: str) -> str:
-    r"""Drop line breaks between two CJK characters.
+def join_wrapped(text: str) -> str:
+    r"""Drop line breaks that are not word breaks.
 
     Hard-wrapped Chinese (plain-text manuals, HTML sources, PDF lines) has no spaces
-    between words, so a wrap is not a word boundary; browsers render it as nothing. Kept,
-    it would split words for jieba and put a space inside quotes.
+    between words, so a wrap between two CJK characters is not a word boundary; browsers
+    render it as nothing. Text dumps also wrap right after the "/" or "-" inside a path or
+    a command (``~/.ssh/`` + ``known_hosts``). Kept, such wraps split words for jieba and
+    put spaces inside file names and quotes.
 
-    >>> unwrap_cjk("提供到其他文档的\n    链接。 English\nwraps stay.")
+    >>> join_wrapped("提供到其他文档的\n    链接。 English\nwraps stay.")
     '提供到其他文档的链接。 English\nwraps stay.'
+    >>> join_wrapped('在本机 "~/.ssh/\n    known_hosts" 里，用 apt-\nget')
+    '在本机 "~/.ssh/known_hosts" 里，用 apt-get'
     """
-    return _CJK_WRAP.sub("", text)
+    return _TOKEN_WRAP.sub("", _CJK_WRAP.sub("", text))
 
 
 def collapse_whitespace(text: str) -> str:
-    """One line of text: CJK wraps removed, every other run of whitespace one space."""
-    return re.sub(r"\s+", " ", unwrap_cjk(text)).strip()
+    """One line of HTML text: breaks between CJK characters removed (as browsers render
+    them), every other run of whitespace one space."""
+    return re.sub(r"\s+", " ", _CJK_WRAP.sub("", text)).strip()
 
 
 @dataclass

@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aipath.rag.document import Block, Document, unwrap_cjk, with_heading_paths
+from aipath.rag.document import Block, Document, join_wrapped, with_heading_paths
 from aipath.rag.html_loader import html_blocks
 from aipath.rag.pdf_loader import pdf_blocks
 from aipath.rag.rst_loader import rst_blocks
@@ -53,7 +53,7 @@ def decode_text(data: bytes, name: str) -> str:
 
 def _paragraphs(text: str, page: int | None = None) -> list[Block]:
     return [
-        Block(unwrap_cjk(p.strip()), page=page) for p in _PARAGRAPH_BREAK.split(text) if p.strip()
+        Block(join_wrapped(p.strip()), page=page) for p in _PARAGRAPH_BREAK.split(text) if p.strip()
     ]
 
 

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections import Counter
 
-from aipath.rag.document import Block, unwrap_cjk
+from aipath.rag.document import Block, join_wrapped
 
 _SECTION_NUMBER = re.compile(r"^(?:第\s*\d+\s*章|[\dA-Z]+(?:\.\d+)*\.?)\s+")
 _BULLET = re.compile(r"^\s*[•●▪◦‣\-*]\s")
@@ -73,7 +73,7 @@ def _page_blocks(lines: list[str], number: int, titles: dict[str, int],
     paragraph: list[str] = []
 
     def flush() -> None:
-        text = unwrap_cjk("\n".join(paragraph).strip())
+        text = join_wrapped("\n".join(paragraph).strip())
         paragraph.clear()
         if text:
             blocks.append(Block(text, page=number))

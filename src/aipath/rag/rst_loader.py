@@ -10,7 +10,8 @@ heading, so chunks straddle sections and carry no heading path. This reader reco
   their level the depth of the number;
 - Sphinx API entries (``.. function:: run(args, …)``, ``.. method::``, …) as headings one
   level below the enclosing entry, like the HTML loader does for rendered pages;
-- literal blocks (after ``::``) and code directives kept whole as code blocks.
+- literal blocks (after ``::``) and code directives kept whole as code blocks;
+- grid tables as one "cell | cell" block per row, wrapped cells joined, borders gone.
 
 Text stays verbatim (``:func:`run```, ``*name*`` are kept) so a passage quotes its source
 exactly; only adornment lines, directive options and bookkeeping directives are dropped.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from aipath.rag.document import Block, unwrap_cjk
+from aipath.rag.document import Block, join_wrapped
 
 API_ENTRY_LEVEL = 6  # signature headings nest below section titles (levels 1–5)
 _ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1{2,}\s*$")  # a run of one punctuation char
@@ -40,10 +41,13 @@ _BOOKKEEPING = re.compile(
     r"^\s*\.\.\s+(?:(?:py:)?(?:module|currentmodule)|moduleauthor|sectionauthor|highlight|"
     r"include|toctree)::|^\s*\.\.\s+_[^:]*:|^\s*\.\.\s+\|[^|]+\|")
 _OPTION = re.compile(r"^\s+:[\w-]+:")
-# "第 2 章 软件包管理", "2.1. 前提", "2.1.3 Pinning", "附录 A …": the numbered titles of
+# "第 2 章 软件包管理", "2.1. 前提", "2.1.3 Pinning", "附录 A …": numbered titles of
 # plain-text dumps (DocBook, RFC style) that have no adornment.
-_NUMBERED = re.compile(r"^(?:第\s*\d+\s*章|附录\s*[A-Z]|(\d+(?:\.\d+)+|\d+(?=\.))\.?)\s+\S.{0,100}$")
+_NUMBERED = re.compile(
+    r"^(?:第\s*\d+\s*章|附录\s*[A-Z]|(\d+(?:\.\d+)+|\d+(?=\.))\.?)\s+\S.{0,100}$")
 _SENTENCE_END = tuple(".。,，;；:：")
+_TABLE_BORDER = re.compile(r"^\s*[+|][-=+|:]*[-=][-=+|:]*[+|]\s*$")  # +---+---+ or |---+---|
+_TABLE_LINE = re.compile(r"^\s*[+|].*[+|]\s*$")
 _TOC_LINE = re.compile(r"^\s*(?:第\s*\d+\s*章|附录\s*[A-Z]|\d+(\.\d+)+\.?|\d+\.|[A-Z]\.)\s+\S")
 
 
@@ -58,6 +62,32 @@ def _is_contents(lines: list[str]) -> bool:
     multi_level = [line for line in numbered if _TOC_LINE.match(line).group(1)]
     return len(lines) >= 4 and len(numbered) >= 0.8 * len(lines) and \
         len(multi_level) >= 0.5 * len(numbered)
+
+
+def _table_rows(lines: list[str]) -> list[str]:
+    """A grid table (reST grid tables, w3m/pandoc text dumps) as "cell | cell" rows.
+
+    Border lines go; the lines between two borders are one row whose cells may wrap over
+    several lines, so each cell's fragments are joined (Chinese without a space).
+    """
+    rows: list[list[str]] = [[]]
+    for line in lines:
+        if _TABLE_BORDER.match(line):
+            rows.append([])
+        else:
+            rows[-1].append(line.strip().strip("|"))
+    out = []
+    for row in filter(None, rows):
+        width = max(len(line.split("|")) for line in row)
+        cells: list[list[str]] = [[] for _ in range(width)]
+        for line in row:
+            parts = line.split("|")
+            for k, part in enumerate(parts if len(parts) == width else [line]):
+                cells[k].append(part.strip())
+        texts = [join_wrapped("\n".join(filter(None, cell))).replace("\n", " ") for cell in cells]
+        if any(texts):
+            out.append(" | ".join(t for t in texts if t))
+    return out
 
 
 def _indent(line: str) -> int:
@@ -76,7 +106,7 @@ class _Reader:
     def flush(self) -> None:
         lines = self.paragraph[:]
         self.paragraph.clear()
-        text = unwrap_cjk("\n".join(lines).strip())
+        text = join_wrapped("\n".join(lines).strip())
         if text and not _is_contents(lines):
             self.blocks.append(Block(text))
 
@@ -139,13 +169,19 @@ class _Reader:
             self.i += 2
         elif _ADORNMENT.match(line) and not self.paragraph:
             self.i += 1  # a transition line: no words, no structure
-        elif (numbered := _NUMBERED.match(line)) and self.numbered_title(line, below):
+        elif (numbered := _NUMBERED.match(line)) and (title := self.numbered_title()):
             self.flush()
             number = numbered.group(1)
             level = number.count(".") + 1 if number else 1
-            self.blocks.append(Block(line.strip(), kind="heading",
-                                     level=min(level, API_ENTRY_LEVEL - 1)))
-            self.i += 1
+            self.blocks.append(Block(title, kind="heading", level=min(level, API_ENTRY_LEVEL - 1)))
+        elif _TABLE_BORDER.match(line) and not self.paragraph:
+            self.flush()
+            end = self.i
+            while end < len(self.lines) and _TABLE_LINE.match(self.lines[end]):
+                end += 1
+            rows = _table_rows(self.lines[self.i:end])
+            self.blocks.extend(Block(row, kind="table") for row in rows)
+            self.i = end
         elif api := _API.match(line):
             self.api_entry(api)
         elif code := _CODE.match(line):
@@ -165,10 +201,24 @@ class _Reader:
             if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
                 self.literal_block(_indent(line))
 
-    def numbered_title(self, line: str, below: str) -> bool:
-        """A numbered line is a title when it stands alone, unindented, not a sentence."""
-        return (not self.paragraph and not line[0].isspace() and not below.strip()
-                and not line.rstrip().endswith(_SENTENCE_END))
+    def numbered_title(self) -> str | None:
+        """The title opening at the current line, consumed, or None.
+
+        A numbered title stands alone between blank lines, unindented, and is not a
+        sentence; a long one wraps onto at most two more unindented lines (FAQ questions).
+        """
+        if self.paragraph or self.lines[self.i][0].isspace():
+            return None
+        end = self.i + 1
+        while (end < len(self.lines) and end - self.i < 3 and self.lines[end].strip()
+               and not self.lines[end][0].isspace()):
+            end += 1
+        title = join_wrapped("\n".join(line.strip() for line in self.lines[self.i:end]))
+        if ((end < len(self.lines) and self.lines[end].strip()) or len(title) > 160
+                or title.endswith(_SENTENCE_END)):
+            return None
+        self.i = end
+        return title.replace("\n", " ")
 
     def literal_block(self, base: int) -> None:
         """``Paragraph::`` followed by a deeper-indented block: that block is code."""
