@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the retrieval eval on every development set in every mode, one run at a time.
 # Usage: devsets/run_evals.sh [ROOT] [SET ...]
+#   SET is a base set or a format variant of prepare_formats.sh (e.g. debian-ref-zh-pdf).
 #   ROOT defaults to /tmp/aipath-devsets (as prepared by devsets/prepare.sh); the knowledge
 #   bases are cached under /tmp/aipath-eval-home (override with AIPATH_EVAL_HOME).
 # Each run's printed output goes to ROOT/<set>/<mode>.txt and the per-question results to
@@ -16,12 +17,15 @@ home="${AIPATH_EVAL_HOME:-/tmp/aipath-eval-home}"
 modes=(${MODES:-bm25 dense hybrid})
 
 "$here/prepare.sh" "$root" >/dev/null
+"$here/prepare_formats.sh" "$root" >/dev/null
 for set in "${sets[@]}"; do
+    questions="$here/$set/questions.jsonl"
+    [ -f "$questions" ] || questions="$root/$set/questions.jsonl"  # a format variant
     for mode in "${modes[@]}"; do
         echo "== $set / $mode ($(date -u +%H:%M:%S))"
         COLUMNS=120 "$repo/.venv/bin/aipath" eval retrieval \
             --docs "$root/$set/docs" \
-            --questions "$here/$set/questions.jsonl" \
+            --questions "$questions" \
             --out "$root/$set/run-$mode.jsonl" \
             --mode "$mode" --top-k 10 --home "$home" | tee "$root/$set/$mode.txt"
     done

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The same documents in other formats, to check retrieval does not depend on HTML:
+#   py-library-rst, py-tutorial-rst   Sphinx sources (_sources/*.rst.txt) of the same pages
+#   debian-faq-zh-txt                 the FAQ as Debian ships it in text (w3m dump)
+#   debian-ref-zh-txt                 Debian Reference ch. 1-6 cut from its text dump
+#   debian-ref-zh-pdf                 pages of ch. 1-6 cut from its PDF, bookmarks kept
+# Each goes to <root>/<variant>/docs with the base set's questions.jsonl beside it.
+# Usage: devsets/prepare_formats.sh [ROOT]   (default ROOT=/tmp/aipath-devsets)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="${1:-/tmp/aipath-devsets}"
+python="$(dirname "$here")/.venv/bin/python"
+
+for base in py-library py-tutorial; do
+    dest="$root/$base-rst/docs"
+    mkdir -p "$dest"
+    while IFS= read -r page; do
+        src="/usr/share/doc/python3.11/html/_sources/$(basename "$(dirname "$page")")/$(basename "$page" .html).rst.txt"
+        cmp -s "$src" "$dest/$(basename "$src")" || cp -p "$src" "$dest/"
+    done < "$here/$base/files.txt"
+    cp "$here/$base/questions.jsonl" "$root/$base-rst/"
+done
+
+mkdir -p "$root/debian-faq-zh-txt/docs" "$root/debian-ref-zh-txt/docs" "$root/debian-ref-zh-pdf/docs"
+faq="$root/debian-faq-zh-txt/docs/debian-faq.zh-cn.txt"  # written once: mtimes key the eval cache
+[ -f "$faq" ] || zcat /usr/share/doc/debian/FAQ/debian-faq.zh-cn.txt.gz > "$faq"
+cp "$here/debian-faq-zh/questions.jsonl" "$root/debian-faq-zh-txt/"
+for fmt in txt pdf; do cp "$here/debian-ref-zh/questions.jsonl" "$root/debian-ref-zh-$fmt/"; done
+
+[ -f "$root/debian-ref-zh-pdf/docs/debian-reference-ch1-6.zh-cn.pdf" ] || "$python" - "$root" <<'EOF'
+import gzip, re, sys
+from pypdf import PdfWriter
+
+root = sys.argv[1]
+lines = gzip.open("/usr/share/debian-reference/debian-reference.zh-cn.txt.gz", "rt").read().split("\n")
+chapter = {int(m.group(1)): i for i, line in enumerate(lines) if (m := re.match(r"^第\s*(\d+)\s*章", line))}
+with open(f"{root}/debian-ref-zh-txt/docs/debian-reference-ch1-6.zh-cn.txt", "w") as out:
+    out.write("\n".join(lines[chapter[1]:chapter[7]]) + "\n")
+writer = PdfWriter()  # PDF pages 29-140 hold chapters 1-6
+writer.append("/usr/share/debian-reference/debian-reference.zh-cn.pdf", pages=(28, 140), import_outline=True)
+writer.write(f"{root}/debian-ref-zh-pdf/docs/debian-reference-ch1-6.zh-cn.pdf")
+EOF
+echo "format variants written under $root"
