@@ -21,8 +21,7 @@ from functools import lru_cache
 import torch
 from torch import nn
 
-from aipath import native
-from aipath.llm import fused_decode_kernel
+from aipath.llm import int8_kernel
 from aipath.llm.int8 import Int8Linear
 from aipath.llm.int8_kernel import Q8Weights
 from aipath.llm.kv_cache import KVCache
@@ -40,8 +39,8 @@ class _Layer(ctypes.Structure):
 
 @lru_cache(maxsize=1)
 def load_kernel() -> ctypes.CDLL | None:
-    """The compiled block kernel, or None (with a warning) where it cannot run here."""
-    lib = native.load_library("q8_decode_layer", fused_decode_kernel.SOURCE, "int8 decoding runs the PyTorch modules instead (slower)")
+    """The int8 kernel library (it holds the block kernel too), or None where it cannot run here."""
+    lib = int8_kernel.load_kernel()
     if lib is not None:
         p, i = ctypes.c_void_p, ctypes.c_long
         lib.q8_decode_layer.argtypes = [p, p, p, i, p, p, p, p, i, i, p, i, ctypes.c_int]

@@ -19,11 +19,8 @@ of the previous one:
 The arithmetic is the written-out model's (``attention.scaled_dot_product_attention``,
 ``norms.RMSNorm``, ``positions.apply_rotary``, ``mlp.SwiGLU``) in float32; only the order
 of additions differs, and the exponential is a Cephes-style polynomial (about 1 ulp).
+It is compiled into the same library as ``int8_kernel``'s matmul (one thread pool).
 """
-
-from __future__ import annotations
-
-from aipath.llm.int8_kernel import MATMUL_SOURCE
 
 LAYER_SOURCE = r"""
 #include <cmath>
@@ -193,5 +190,3 @@ extern "C" void q8_decode_layer(const dec::Layer* L, const dec::Dims* d, float* 
     q8::linear(act, M, F, L->down, x, D, true, threads);
 }
 """
-
-SOURCE = MATMUL_SOURCE + LAYER_SOURCE

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from aipath import native
+from aipath.llm.fused_decode_kernel import LAYER_SOURCE
 from aipath.llm.pool_kernel import POOL_SOURCE
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ extern "C" void q8_linear(const float* x, long M, long K, const int8_t* w, long 
     const q8::Weights W{w, scale, bias, N, K};
     q8::linear(x, M, K, W, y, N, false, threads);
 }
-"""
+""" + LAYER_SOURCE  # the whole decoder block at decode time (``fused_decode``), sharing the pool
 
 
 class Q8Weights(ctypes.Structure):

@@ -17,6 +17,11 @@ The ticket packs (job generation << 32 | next item), so a worker that wakes up l
 claim an item of a newer job with the function of an older one. A process that forked gets
 a fresh pool (the parent's threads do not exist in the child), and a second caller arriving
 while a job runs (another Python thread) runs its job alone rather than sharing the pool.
+
+When the caller has to wait for a paused worker longer than it worked itself, the machine
+is oversubscribed: the next 64 jobs run on the calling thread alone (about half a token at
+batch 1), doubling while it lasts (up to 8192 jobs, seconds), so a busy machine costs about
+the speed of one thread instead of a scheduler time slice per step.
 """
 
 POOL_SOURCE = r"""
@@ -35,6 +40,7 @@ namespace pool {
 // About 0.1 ms of spinning before a worker sleeps: covers the gaps between the steps of a
 // decode (microseconds), not the gaps in which torch's own OpenMP threads run (prefill).
 constexpr uint64_t SPIN_TICKS = 300000;
+constexpr uint64_t LATE_TICKS = 60000;  // ~20 us of waiting beyond the caller's own share is not "late"
 using Fn = void (*)(const void* ctx, long item);
 
 struct State {
@@ -49,6 +55,7 @@ struct State {
     std::condition_variable cv;
     int sleepers = 0;  // guarded by mu
     int workers = 0;
+    long solo = 0, backoff = 0;  // jobs left to run alone, and the length of the last such stretch
     pid_t pid = getpid();
 };
 
@@ -102,6 +109,13 @@ inline void run(Fn fn, const void* ctx, long n, int threads) {
         for (long i = 0; i < n; ++i) fn(ctx, i);
         return;
     }
+    if (s->solo > 0) {  // the workers were late recently: this job runs here alone
+        --s->solo;
+        for (long i = 0; i < n; ++i) fn(ctx, i);
+        s->busy.clear(std::memory_order_release);
+        return;
+    }
+    const uint64_t start = __rdtsc();
     s->fn.store(fn, std::memory_order_relaxed);
     s->ctx.store(ctx, std::memory_order_relaxed);
     s->n.store(n, std::memory_order_relaxed);
@@ -115,9 +129,18 @@ inline void run(Fn fn, const void* ctx, long n, int threads) {
         if (s->sleepers) s->cv.notify_all();
     }
     work(s, g);
+    const uint64_t own = __rdtsc();
     for (long spins = 1; s->done.load(std::memory_order_acquire) < n; ++spins) {
         _mm_pause();
         if (spins % 64 == 0) sched_yield();  // a paused worker holds an item: give it the core
+    }
+    // Waiting longer than this thread worked means a worker was paused inside an item (the
+    // CPU is oversubscribed): run the next jobs alone, doubling that stretch while it lasts.
+    if (__rdtsc() - own > (own - start) + LATE_TICKS) {
+        s->backoff = s->backoff ? (s->backoff < 8192 ? 2 * s->backoff : 8192) : 64;
+        s->solo = s->backoff;
+    } else if (s->backoff > 0) {
+        --s->backoff;  // forgiven after as many on-time jobs as it last ran alone
     }
     s->busy.clear(std::memory_order_release);
 }
