@@ -74,3 +74,26 @@ def test_quantized_model_shares_tied_table_and_shrinks():
     assert weight_bytes(model) < before / 2
     ids = torch.tensor([[3, 7]])
     assert_close(model.embed(ids), model.lm_head.dequantized()[ids])
+
+
+def _matmul_in_child(layer: Int8Linear, x: torch.Tensor) -> torch.Tensor:
+    torch.set_num_threads(2)
+    return layer(x)
+
+
+@needs_kernel
+def test_kernel_pool_survives_fork_and_concurrent_callers():
+    """The pool's threads do not exist in a forked child, and two Python threads may call at once."""
+    import multiprocessing
+    from concurrent.futures import ThreadPoolExecutor
+
+    torch.set_num_threads(2)
+    layer = Int8Linear.from_linear(torch.nn.Linear(64, 700))
+    x = torch.randn(5, 64, generator=g)
+    want = F.linear(x, layer.dequantized(), layer.bias[:700])
+    assert_close(layer(x), want, rtol=1e-5, atol=1e-5)  # the parent's pool is running now
+    with multiprocessing.get_context("fork").Pool(1) as child:
+        assert_close(child.apply_async(_matmul_in_child, (layer, x)).get(timeout=60), want, rtol=1e-5, atol=1e-5)
+    with ThreadPoolExecutor(4) as callers:
+        for got in callers.map(lambda _: layer(x), range(32)):
+            assert_close(got, want, rtol=1e-5, atol=1e-5)
