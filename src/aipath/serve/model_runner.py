@@ -13,6 +13,7 @@ differs from ``Decoder.forward``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -53,6 +54,44 @@ class BatchLayout:
     logits_index: torch.Tensor  # packed index of the last token of sequences that sample, in batch order
 
 
+@dataclass
+class _Block:
+    """What the fused path calls in one decoder block: the projections' ``forward`` (no module
+    dispatch), and the pointers of its norm weights and of its layer of the KV pools."""
+
+    qkv: Callable | None
+    q: Callable
+    k: Callable
+    v: Callable
+    o: Callable
+    gate_up: Callable | None
+    gate: Callable
+    up: Callable
+    down: Callable
+    attn_norm: int
+    attn_eps: float
+    mlp_norm: int
+    mlp_eps: float
+    next_norm: int  # the next block's attention norm, or the final norm
+    next_eps: float
+    k_pool: torch.Tensor
+    v_pool: torch.Tensor
+    k_ptr: int
+    v_ptr: int
+
+    @classmethod
+    def of(cls, runner: "ModelRunner", i: int) -> "_Block":
+        model = runner.model
+        layer = model.layers[i]
+        attn, mlp = layer.attn, layer.mlp
+        nxt = model.layers[i + 1].attn_norm if i + 1 < len(model.layers) else model.norm
+        k_pool, v_pool = runner.k_cache[attn.layer], runner.v_cache[attn.layer]
+        fwd = lambda m: None if m is None else m.forward  # noqa: E731
+        return cls(fwd(attn.qkv), attn.q.forward, attn.k.forward, attn.v.forward, attn.o.forward, fwd(mlp.gate_up), mlp.gate.forward, mlp.up.forward,
+                   mlp.down.forward, layer.attn_norm.weight.data_ptr(), layer.attn_norm.eps, layer.mlp_norm.weight.data_ptr(), layer.mlp_norm.eps,
+                   nxt.weight.data_ptr(), nxt.eps, k_pool, v_pool, k_pool.data_ptr(), v_pool.data_ptr())
+
+
 class ModelRunner:
     def __init__(self, model: Decoder, config: EngineConfig) -> None:
         self.model = model.to(config.device).eval()
@@ -65,6 +104,7 @@ class ModelRunner:
         self.v_cache = paged_attention.new_pool(*geometry)
         self.decode_kernel = decode_kernel.usable(self.dtype, self.device, cfg.head_size)
         self.fused = fusable(self.model, self.dtype, self.device)  # tests switch it off to compare
+        self._blocks = [_Block.of(self, i) for i in range(cfg.n_layers)] if self.fused else []
 
     def layout(self, batch: ScheduledBatch, sample: list[bool]) -> BatchLayout:
         """Pack the batch (decodes first) with a handful of tensor ops per group, not per sequence."""
@@ -136,33 +176,51 @@ class ModelRunner:
         return model.lm_head(model.norm(x[0, lay.logits_index])).float()
 
     def _run_fused(self, lay: BatchLayout) -> torch.Tensor:
-        """``run`` with the residual adds, norms, rope, KV writes and SiLU gates fused (``fused_ops``)."""
-        model, cfg = self.model, self.model.cfg
+        """``run`` with the residual adds, norms, rope, KV writes and SiLU gates fused (``fused_ops``).
+
+        Per step, not per layer: the activations' buffers (each is consumed by the next weight
+        multiplication before it is overwritten), and the pointers handed to the kernels."""
+        model, cfg, ops = self.model, self.model.cfg, fused_ops.load()
         heads, kv, hd = cfg.n_heads, cfg.kv_heads, cfg.head_size
-        cos, sin = model.rope.cos, model.rope.sin
         x = model.embed(lay.tokens).contiguous()  # (N, dim): the residual stream, updated in place
-        layers = model.layers
-        h = fused_ops.add_rms_norm(x, None, layers[0].attn_norm.weight, layers[0].attn_norm.eps)
-        for i, layer in enumerate(layers):
-            attn, mlp = layer.attn, layer.mlp
-            if attn.qkv is not None:
-                qkv = attn.qkv(h)
-                q, k, v = qkv[:, : heads * hd], qkv[:, heads * hd : (heads + kv) * hd], qkv[:, (heads + kv) * hd :]
+        n, dim = x.shape
+        h, q, att = torch.empty_like(x), x.new_empty(n, heads, hd), x.new_empty(n, heads, hd)
+        xp, hp, qp, attp = x.data_ptr(), h.data_ptr(), q.data_ptr(), att.data_ptr()
+        pos_p, slot_p = lay.positions.data_ptr(), lay.slot_rows.data_ptr()
+        cos_p, sin_p = model.rope.cos.data_ptr(), model.rope.sin.data_ptr()
+        decode = lay.groups[0] if len(lay.groups) == 1 and lay.groups[0].q_len == 1 and self.decode_kernel else None
+        if decode is not None:  # the common step: only decodes, straight to the kernel
+            attend = decode_kernel.load().paged_decode_attention
+            dk_args = (decode.tables.data_ptr(), decode.tables.shape[1], decode.lens.data_ptr(), n, heads, kv, self.config.block_size, hd, hd**-0.5, attp,
+                       torch.get_num_threads())
+        blocks = self._blocks
+        ops.add_rms_norm(xp, None, blocks[0].attn_norm, hp, n, dim, blocks[0].attn_eps)
+        for b in blocks:
+            if b.qkv is not None:
+                qkv = b.qkv(h)
+                ld, src = qkv.shape[1], qkv.data_ptr()
+                ops.rope_write(src, src + 4 * heads * hd, src + 4 * (heads + kv) * hd, ld, ld, ld, n, heads, kv, hd, cos_p, sin_p, pos_p,
+                               b.k_ptr, b.v_ptr, slot_p, qp)
             else:
-                q, k, v = attn.q(h), attn.k(h), attn.v(h)
-            k_pool, v_pool = self.k_cache[attn.layer], self.v_cache[attn.layer]
-            q = fused_ops.rope_write(q, k, v, heads, kv, hd, cos, sin, lay.positions, k_pool, v_pool, lay.slot_rows)
-            outs = [self._group_attention(q[g.rows], k_pool, v_pool, g) for g in lay.groups]
-            out = outs[0] if len(outs) == 1 else torch.cat(outs)
-            h = fused_ops.add_rms_norm(x, attn.o(out.view(-1, heads * hd)), layer.mlp_norm.weight, layer.mlp_norm.eps)
-            if mlp.gate_up is not None:
-                gate_up = mlp.gate_up(h)
+                parts = b.q(h), b.k(h), b.v(h)
+                ops.rope_write(*(t.data_ptr() for t in parts), *(t.shape[1] for t in parts), n, heads, kv, hd, cos_p, sin_p, pos_p,
+                               b.k_ptr, b.v_ptr, slot_p, qp)
+            if decode is not None:
+                attend(qp, b.k_ptr, b.v_ptr, *dk_args)
+                out = att
+            else:
+                outs = [self._group_attention(q[g.rows], b.k_pool, b.v_pool, g) for g in lay.groups]
+                out = outs[0] if len(outs) == 1 else torch.cat(outs)
+            o = b.o(out.view(n, heads * hd))  # held by a name: a temporary's memory is freed before the call reads it
+            ops.add_rms_norm(xp, o.data_ptr(), b.mlp_norm, hp, n, dim, b.mlp_eps)
+            if b.gate_up is not None:
+                gate_up = b.gate_up(h)
                 hidden = gate_up.shape[1] // 2
                 gate, up = gate_up[:, :hidden], gate_up[:, hidden:]
             else:
-                gate, up = mlp.gate(h), mlp.up(h)
-            norm = layers[i + 1].attn_norm if i + 1 < len(layers) else model.norm
-            h = fused_ops.add_rms_norm(x, mlp.down(fused_ops.silu_mul(gate, up)), norm.weight, norm.eps)
+                gate, up = b.gate(h), b.up(h)
+            down = b.down(fused_ops.silu_mul(gate, up))
+            ops.add_rms_norm(xp, down.data_ptr(), b.next_norm, hp, n, dim, b.next_eps)
         return model.lm_head(h[lay.logits_index]).float()
 
     def _attend(self, attn: Attention, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None, lay: BatchLayout) -> torch.Tensor:
