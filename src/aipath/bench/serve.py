@@ -40,6 +40,7 @@ class Row:
     ttft_p95: float | None = None
     itl_p50: float | None = None
     itl_p95: float | None = None
+    load: float | None = None  # the machine's 1-minute load average when the wave started (others' work skews every figure)
 
 
 def prompts(n: int) -> list[str]:
@@ -67,13 +68,14 @@ async def _wave(url: str, model: str, clients: int, new_tokens: int) -> Row:
 
     async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=clients + 4)) as client:
         await _stream_one(client, url, model, "warm up", 4)
+        load = os.getloadavg()[0]
         start = time.perf_counter()
         results = await asyncio.gather(*(_stream_one(client, url, model, p, new_tokens) for p in prompts(clients)))
         wall = time.perf_counter() - start
     ttft = [r[0] for r in results]
     itl = [b - a for _, times in results for a, b in zip(times, times[1:])]
     tokens = sum(len(times) for _, times in results)
-    return Row("", clients, tokens / wall, *np.percentile(ttft, [50, 95]), *np.percentile(itl, [50, 95]))
+    return Row("", clients, tokens / wall, *np.percentile(ttft, [50, 95]), *np.percentile(itl, [50, 95]), load)
 
 
 def measure_server(name: str, url: str, model: str, clients: list[int], new_tokens: int) -> list[Row]:
@@ -95,11 +97,11 @@ def transformers_one_at_a_time(new_tokens: int, requests: int = 2) -> Row:
     folder = str(smollm2_path().parent)
     tok = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_FILE)
     hf = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_FILE, torch_dtype=torch.float32).eval()
-    start = time.perf_counter()
+    load, start = os.getloadavg()[0], time.perf_counter()
     for prompt in prompts(requests):
         ids = tok(prompt, return_tensors="pt")
         hf.generate(**ids, max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False)
-    return Row("transformers generate, one at a time", 1, requests * new_tokens / (time.perf_counter() - start))
+    return Row("transformers generate, one at a time", 1, requests * new_tokens / (time.perf_counter() - start), load=load)
 
 
 def llama_server(clients: list[int], new_tokens: int) -> list[Row]:
@@ -167,7 +169,8 @@ def render_table(rows: list[Row]) -> str:
     """A Markdown table (for the README and the issue); latencies in ms, '-' where not measured.
 
     "× 1 client" is the row's throughput over the same system's 1-client row, the issue's
-    batching target (8× at 16 clients)."""
+    batching target (8× at 16 clients). "load" is the 1-minute load average as the wave
+    began: on a shared machine other work skews the figures, so they travel together."""
 
     def ms(v: float | None) -> str:
         return "-" if v is None else f"{v * 1000:.0f}"
@@ -177,7 +180,10 @@ def render_table(rows: list[Row]) -> str:
     def scale(r: Row) -> str:
         return f"{r.tokens_per_s / single[r.system]:.1f}×" if r.system in single else "-"
 
-    lines = ["| system | clients | output tok/s | × 1 client | TTFT p50 ms | TTFT p95 ms | ITL p50 ms | ITL p95 ms |", "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r.system} | {r.clients} | {r.tokens_per_s:.1f} | {scale(r)} | {ms(r.ttft_p50)} | {ms(r.ttft_p95)} | {ms(r.itl_p50)} | {ms(r.itl_p95)} |"
+    def load(r: Row) -> str:
+        return "-" if r.load is None else f"{r.load:.1f}"
+
+    lines = ["| system | clients | output tok/s | × 1 client | TTFT p50 ms | TTFT p95 ms | ITL p50 ms | ITL p95 ms | load |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r.system} | {r.clients} | {r.tokens_per_s:.1f} | {scale(r)} | {ms(r.ttft_p50)} | {ms(r.ttft_p95)} | {ms(r.itl_p50)} | {ms(r.itl_p95)} | {load(r)} |"
               for r in rows]
     return "\n".join(lines)
