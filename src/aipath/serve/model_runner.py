@@ -57,7 +57,9 @@ class BatchLayout:
 @dataclass
 class _Block:
     """What the fused path calls in one decoder block: the projections' ``forward`` (no module
-    dispatch), and the pointers of its norm weights and of its layer of the KV pools."""
+    dispatch), and the pointers of its norm weights and of its layer of the KV pools. Built once:
+    the runner owns the model, whose weights stay where they are (``keep`` holds the tensors
+    the pointers point into, so they outlive any replacement)."""
 
     qkv: Callable | None
     q: Callable
@@ -78,6 +80,7 @@ class _Block:
     v_pool: torch.Tensor
     k_ptr: int
     v_ptr: int
+    keep: tuple[torch.Tensor, ...]
 
     @classmethod
     def of(cls, runner: "ModelRunner", i: int) -> "_Block":
@@ -89,7 +92,8 @@ class _Block:
         fwd = lambda m: None if m is None else m.forward  # noqa: E731
         return cls(fwd(attn.qkv), attn.q.forward, attn.k.forward, attn.v.forward, attn.o.forward, fwd(mlp.gate_up), mlp.gate.forward, mlp.up.forward,
                    mlp.down.forward, layer.attn_norm.weight.data_ptr(), layer.attn_norm.eps, layer.mlp_norm.weight.data_ptr(), layer.mlp_norm.eps,
-                   nxt.weight.data_ptr(), nxt.eps, k_pool, v_pool, k_pool.data_ptr(), v_pool.data_ptr())
+                   nxt.weight.data_ptr(), nxt.eps, k_pool, v_pool, k_pool.data_ptr(), v_pool.data_ptr(),
+                   (layer.attn_norm.weight, layer.mlp_norm.weight, nxt.weight))
 
 
 class ModelRunner:
