@@ -107,3 +107,16 @@ def test_full_cache_is_refused():
     with torch.inference_mode(), pytest.raises(ValueError, match="KV cache full"):
         m(torch.tensor([[1, 2]]), cache)
         m(torch.tensor([[3]]), cache)
+
+
+def test_a_row_with_no_allowed_key_averages_them_all_like_the_reference():
+    m = model()
+    valid = torch.tensor([[True, True, True], [False, False, False]])
+    out = []
+    for fused in (True, False):
+        m.fused_decode = fused
+        cache = m.new_cache(2, 8)
+        with torch.inference_mode():
+            m(torch.tensor([[1, 2], [3, 4]]), cache, valid[:, :2])
+            out.append(m(torch.tensor([[5], [6]]), cache, valid))
+    assert_close(out[0], out[1], rtol=1e-4, atol=1e-4)

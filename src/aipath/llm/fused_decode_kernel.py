@@ -85,6 +85,10 @@ void attend(const float* q, const float* K, const float* V, long S, long hd, con
         scores[s] = hsum(acc) * scale;
         top = scores[s] > top ? scores[s] : top;
     }
+    if (top == -INFINITY) {  // no allowed key: average them all, as the reference does
+        for (long s = 0; s < S; ++s) scores[s] = 0.0f;
+        top = 0.0f;
+    }
     float total = 0.0f;
     long s = 0;
     for (; s + 8 <= S; s += 8) {

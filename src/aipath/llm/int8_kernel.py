@@ -196,6 +196,15 @@ def load_kernel() -> ctypes.CDLL | None:
     return lib
 
 
+def pool_stats() -> tuple[int, int]:
+    """(jobs the thread pool shared out, how many of them ran alone because a worker had been late)."""
+    lib = load_kernel()
+    assert lib is not None
+    out = (ctypes.c_long * 2)()
+    lib.q8_pool_stats(out)
+    return out[0], out[1]
+
+
 def q8_linear(x: torch.Tensor, panels: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None, n: int) -> torch.Tensor:
     """``x @ W^T + bias`` with W given as int8 ``panels`` (P, K, 16) and padded per-channel ``scale``."""
     lib = load_kernel()

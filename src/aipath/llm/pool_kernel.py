@@ -56,6 +56,7 @@ struct State {
     int sleepers = 0;  // guarded by mu
     int workers = 0;
     long solo = 0, backoff = 0;  // jobs left to run alone, and the length of the last such stretch
+    long jobs = 0, alone = 0;  // counters for q8_pool_stats: jobs shared with the pool / run alone
     pid_t pid = getpid();
 };
 
@@ -96,7 +97,9 @@ inline void worker(State* s, int id) {
 }
 
 inline State* get(int threads) {
+    static std::mutex creating;  // two Python threads may arrive first at the same time
     static State* s = nullptr;
+    std::lock_guard<std::mutex> lock(creating);
     if (s == nullptr || s->pid != getpid()) s = new State();  // after fork: the old workers are gone
     for (; s->workers < threads - 1; ++s->workers) std::thread(worker, s, s->workers).detach();
     return s;
@@ -109,8 +112,9 @@ inline void run(Fn fn, const void* ctx, long n, int threads) {
         for (long i = 0; i < n; ++i) fn(ctx, i);
         return;
     }
+    ++s->jobs;
     if (s->solo > 0) {  // the workers were late recently: this job runs here alone
-        --s->solo;
+        --s->solo, ++s->alone;
         for (long i = 0; i < n; ++i) fn(ctx, i);
         s->busy.clear(std::memory_order_release);
         return;
@@ -145,4 +149,10 @@ inline void run(Fn fn, const void* ctx, long n, int threads) {
     s->busy.clear(std::memory_order_release);
 }
 }  // namespace pool
+
+// (jobs that had the pool, jobs of those run alone after a late worker) since the pool started.
+extern "C" void q8_pool_stats(long* out) {
+    pool::State* s = pool::get(1);
+    out[0] = s->jobs, out[1] = s->alone;
+}
 """
