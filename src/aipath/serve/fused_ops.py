@@ -168,7 +168,6 @@ extern "C" int argmax_rows(const float* x, long n, long v, long ld, long* out) {
 // out (n, hidden) = silu(gate) * up = gate * (1 / (1 + exp(-gate))) * up; gate and up rows at stride ld.
 extern "C" void silu_mul(const float* gate, const float* up, long ld, long n, long hidden, float* out) {
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
-#pragma omp parallel for schedule(static) if (n * hidden >= (1L << 17))
     for (long r = 0; r < n; ++r) {
         const float* g = gate + r * ld;
         const float* u = up + r * ld;

@@ -195,8 +195,10 @@ class ModelRunner:
         decode = lay.groups[0] if len(lay.groups) == 1 and lay.groups[0].q_len == 1 and self.decode_kernel else None
         if decode is not None:  # the common step: only decodes, straight to the kernel
             attend = decode_kernel.load().paged_decode_attention
-            dk_args = (decode.tables.data_ptr(), decode.tables.shape[1], decode.lens.data_ptr(), n, heads, kv, self.config.block_size, hd, hd**-0.5, attp,
-                       torch.get_num_threads())
+            # One thread: an OpenMP team's barrier waits for every thread, and on the shared 2-core
+            # machine one of them is often paused (bench serve, load ~2: 137 -> 170 tok/s at 16
+            # clients and 32 -> 54 at 1 with the attention on the engine thread alone).
+            dk_args = (decode.tables.data_ptr(), decode.tables.shape[1], decode.lens.data_ptr(), n, heads, kv, self.config.block_size, hd, hd**-0.5, attp, 1)
         blocks = self._blocks
         ops.add_rms_norm(xp, None, blocks[0].attn_norm, hp, n, dim, blocks[0].attn_eps)
         for b in blocks:
