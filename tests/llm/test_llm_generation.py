@@ -143,3 +143,31 @@ def test_local_llm_streams_what_it_returns(tiny):
     assert len(full) > 3
     cut = full[2:4]
     assert llm.generate("abc", max_tokens=15, stop=[cut]) == full[: full.index(cut)]
+
+
+def test_until_looping_stops_a_looping_stream_and_its_source() -> None:
+    from aipath.llm.streaming import looping_tail, until_looping
+
+    produced: list[str] = []
+    closed: list[bool] = []
+
+    def source():
+        try:
+            yield "Answer: "
+            while True:  # a greedy loop that never ends on its own
+                produced.append("It is a type of latency (LAL). ")
+                yield produced[-1]
+        finally:
+            closed.append(True)
+
+    text = "".join(until_looping(source()))
+    assert text == "Answer: " + "It is a type of latency (LAL). " * 2
+    assert len(produced) == 2 and closed == [True]
+    # a normal answer passes through whole
+    normal = ["Use ", "`apt-mark hold pkg` ", "to keep a package. ", "See [1]."]
+    assert "".join(until_looping(iter_gen(normal))) == "".join(normal)
+    assert not looping_tail("- pip install a\n- pip install b\n")
+
+
+def iter_gen(items: list[str]):
+    yield from items

@@ -3,10 +3,13 @@
 A byte-level BPE token can end in the middle of a multi-byte UTF-8 character (an emoji is
 4 bytes, often spread over 2-3 tokens), so bytes are held back until the character is
 complete. Stop strings are matched on the text, and text that *might* be the start of a
-stop string is held back too, so a stop string is never half-printed.
+stop string is held back too, so a stop string is never half-printed. ``until_looping``
+ends a stream that has fallen into a greedy loop.
 """
 
 from __future__ import annotations
+
+from collections.abc import Generator, Iterator
 
 
 def complete_prefix(data: bytes) -> int:
@@ -65,3 +68,33 @@ class TextStream:
     def _partial_stop(self, text: str) -> int:
         """Length of the longest tail of ``text`` that is a proper prefix of a stop string."""
         return max((n for s in self.stop for n in range(1, len(s)) if text.endswith(s[:n])), default=0)
+
+
+def looping_tail(text: str, min_period: int = 20, max_period: int = 300) -> bool:
+    """Whether ``text`` ends in the same stretch written twice in a row (a greedy loop).
+
+    Small models decoding greedily fall into loops they never leave ("It is a type of X.
+    It is a type of X. …" until the token limit). Two identical consecutive stretches of
+    20+ characters almost never occur in a real answer.
+
+    >>> looping_tail("Intro. It is a type of latency (LAL). It is a type of latency (LAL). ")
+    True
+    >>> looping_tail("- pip install a\\n- pip install b\\n")
+    False
+    """
+    for period in range(min_period, min(max_period, len(text) // 2) + 1):
+        if text[-period:] == text[-2 * period:-period]:
+            return True
+    return False
+
+
+def until_looping(deltas: Generator[str, None, None]) -> Iterator[str]:
+    """Pass text deltas through, and stop (closing the generator, so decoding stops too)
+    once the text so far ends in a loop (``looping_tail``)."""
+    text = ""
+    for delta in deltas:
+        yield delta
+        text += delta
+        if looping_tail(text):
+            deltas.close()
+            return

@@ -107,7 +107,11 @@ class LocalChat:
 
     def stream(self, messages: list[Message], max_tokens: int = 256,
                temperature: float = 0.0) -> Iterator[str]:
-        yield from self.llm.chat_stream(messages, max_tokens=max_tokens, temperature=temperature)
+        from aipath.llm.streaming import until_looping
+
+        # SmolLM2-135M decoding greedily can loop until max_tokens; end the answer there.
+        yield from until_looping(
+            self.llm.chat_stream(messages, max_tokens=max_tokens, temperature=temperature))
 
 
 class TransformersChat:
