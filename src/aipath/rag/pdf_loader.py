@@ -57,10 +57,15 @@ def _outline(reader) -> dict[int, dict[str, int]]:
     return titles
 
 
+def _shape(line: str) -> str:
+    """A line with its numbers blanked: "Manual 37/ 223" and "Manual 38/ 223" are one shape."""
+    return re.sub(r"\d+", "#", line.strip())
+
+
 def _running_lines(pages: list[list[str]]) -> set[str]:
-    """Digit-blind shapes of lines that open or close most pages."""
+    """Shapes of lines that open or close most pages."""
     counts = Counter(
-        re.sub(r"\d+", "#", line.strip())
+        _shape(line)
         for lines in pages
         for line in {*lines[:_EDGE_LINES], *lines[-_EDGE_LINES:]} if line.strip())
     needed = max(3, len(pages) // 2)
@@ -80,7 +85,7 @@ def _page_blocks(lines: list[str], number: int, titles: dict[str, int],
 
     for position, line in enumerate(lines):
         edge = position < _EDGE_LINES or position >= len(lines) - _EDGE_LINES
-        if not line.strip() or (edge and re.sub(r"\d+", "#", line.strip()) in running):
+        if not line.strip() or (edge and _shape(line) in running):
             continue
         level = titles.get(_key(line))
         if level:

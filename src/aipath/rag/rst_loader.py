@@ -43,12 +43,12 @@ _BOOKKEEPING = re.compile(
 _OPTION = re.compile(r"^\s+:[\w-]+:")
 # "第 2 章 软件包管理", "2.1. 前提", "2.1.3 Pinning", "附录 A …": numbered titles of
 # plain-text dumps (DocBook, RFC style) that have no adornment.
-_NUMBERED = re.compile(
-    r"^(?:第\s*\d+\s*章|附录\s*[A-Z]|(\d+(?:\.\d+)+|\d+(?=\.))\.?)\s+\S.{0,100}$")
+_CHAPTER = r"第\s*\d+\s*章|附录\s*[A-Z]"
+_NUMBERED = re.compile(rf"^(?:{_CHAPTER}|(\d+(?:\.\d+)+|\d+(?=\.))\.?)\s+\S.{{0,100}}$")
 _SENTENCE_END = tuple(".。,，;；:：")
 _TABLE_BORDER = re.compile(r"^\s*[+|][-=+|:]*[-=][-=+|:]*[+|]\s*$")  # +---+---+ or |---+---|
 _TABLE_LINE = re.compile(r"^\s*[+|].*[+|]\s*$")
-_TOC_LINE = re.compile(r"^\s*(?:第\s*\d+\s*章|附录\s*[A-Z]|\d+(\.\d+)+\.?|\d+\.|[A-Z]\.)\s+\S")
+_TOC_LINE = re.compile(rf"^\s*(?:{_CHAPTER}|\d+(\.\d+)+\.?|\d+\.|[A-Z]\.)\s+\S")
 
 
 def _is_contents(lines: list[str]) -> bool:
@@ -58,8 +58,8 @@ def _is_contents(lines: list[str]) -> bool:
     navigation, and text dumps should not keep it either. A numbered list of steps
     ("1. … 2. …") has no multi-level numbers and stays.
     """
-    numbered = [line for line in lines if _TOC_LINE.match(line)]
-    multi_level = [line for line in numbered if _TOC_LINE.match(line).group(1)]
+    numbered = [m for m in map(_TOC_LINE.match, lines) if m]
+    multi_level = [m for m in numbered if m.group(1)]
     return len(lines) >= 4 and len(numbered) >= 0.8 * len(lines) and \
         len(multi_level) >= 0.5 * len(numbered)
 
@@ -147,8 +147,7 @@ class _Reader:
         qualified = "." in signature.split("(")[0]
         if self.module and indent == 0 and kind in _MODULE_LEVEL and not qualified:
             signature = f"{self.module}.{signature}"
-        while self.i < len(self.lines) and _OPTION.match(self.lines[self.i]):
-            self.i += 1
+        self.skip_options()
         self.blocks.append(Block(signature.strip(), kind="heading",
                                  level=API_ENTRY_LEVEL + indent // 3))
 
@@ -193,13 +192,17 @@ class _Reader:
             if module := _MODULE.match(line):
                 self.module = module.group(1)
             self.i += 1
-            while self.i < len(self.lines) and _OPTION.match(self.lines[self.i]):
-                self.i += 1
+            self.skip_options()
         else:
             self.paragraph.append(line.strip())
             self.i += 1
             if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
                 self.literal_block(_indent(line))
+
+    def skip_options(self) -> None:
+        """Pass the ``:option:`` lines right under a directive (settings, not text)."""
+        while self.i < len(self.lines) and _OPTION.match(self.lines[self.i]):
+            self.i += 1
 
     def numbered_title(self) -> str | None:
         """The title opening at the current line, consumed, or None.

@@ -63,9 +63,11 @@ class Sampler:
         shared: dict[tuple[float, int, float], list[int]] = {}
         for i, seq in enumerate(seqs):
             p = seq.params
-            if needs_processing(seq) and seq.generator is None and not has_penalties(seq):
+            if not needs_processing(seq):
+                continue
+            if seq.generator is None and not has_penalties(seq):
                 shared.setdefault((p.temperature, p.top_k, p.top_p), []).append(i)
-            elif needs_processing(seq):
+            else:
                 tokens[i] = sample_row(logits[i], seq)
         for (temperature, top_k, top_p), rows in shared.items():
             for i, token in zip(rows, draw(logits[rows], temperature, top_k, top_p)):
