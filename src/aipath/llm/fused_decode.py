@@ -4,8 +4,8 @@
 ``KVCache`` and the model fits the kernel: RMSNorm, rope, SwiGLU, no q/k norm, and int8
 weights with q/k/v and gate/up fused (``fuse.py``). Everything else (prefill, float32 or
 bfloat16 weights, GPT-2, Qwen's q/k norm, no compiler) runs the PyTorch modules, which
-stay the reference the tests compare this path with. The serving engine calls the modules
-directly and is not affected.
+stay the reference the tests compare this path with. The serving engine runs its decode
+steps through the same plan over its paged pool (``run_paged``).
 
 A ``FusedDecode`` holds, per block, a ctypes struct with the pointers of that block's
 weights, built once; before each step it checks that the model still holds those tensors
@@ -37,13 +37,29 @@ class _Layer(ctypes.Structure):
     _fields_ = [("attn_norm", ctypes.c_void_p), ("mlp_norm", ctypes.c_void_p), ("qkv", Q8Weights), ("o", Q8Weights), ("gate_up", Q8Weights), ("down", Q8Weights)]
 
 
+class BlockTables(ctypes.Structure):
+    """``dec::Cache``: where each row's keys live (``attention_kernel``'s block-table layout).
+
+    ``tables`` (B, max_blocks) and ``lens`` (B,) are int64 tensors the caller keeps alive
+    during the step; ``lens`` counts the keys after this step (the new one included)."""
+
+    _fields_ = [("tables", ctypes.c_void_p), ("max_blocks", ctypes.c_long), ("lens", ctypes.c_void_p), ("block_size", ctypes.c_long),
+                ("valid", ctypes.c_void_p), ("valid_stride", ctypes.c_long)]
+
+    @classmethod
+    def of(cls, tables: torch.Tensor, lens: torch.Tensor, block_size: int, valid: torch.Tensor | None = None) -> "BlockTables":
+        assert tables.dtype == lens.dtype == torch.int64 and tables.is_contiguous() and lens.is_contiguous()
+        valid_ptr, stride = (None, 0) if valid is None else (valid.data_ptr(), valid.shape[1])
+        return cls(tables.data_ptr(), tables.shape[1], lens.data_ptr(), block_size, valid_ptr, stride)
+
+
 @lru_cache(maxsize=1)
 def load_kernel() -> ctypes.CDLL | None:
     """The int8 kernel library (it holds the block kernel too), or None where it cannot run here."""
     lib = int8_kernel.load_kernel()
     if lib is not None:
         p, i = ctypes.c_void_p, ctypes.c_long
-        lib.q8_decode_layer.argtypes = [p, p, p, i, p, p, p, p, i, i, p, i, ctypes.c_int]
+        lib.q8_decode_layer.argtypes = [p, p, p, i, p, p, p, p, p, ctypes.c_int]
         lib.q8_decode_layer.restype = None
     return lib
 
@@ -101,20 +117,37 @@ class FusedDecode:
         return len(tensors) == len(self.tensors) and all(t is mine for t, mine in zip(tensors, self.tensors))
 
     def run(self, x: torch.Tensor, positions: torch.Tensor, rope: nn.Module, cache: KVCache, key_valid: torch.Tensor | None) -> None:
-        """Every block on ``x`` (B, dim), in place; the new keys/values go to ``cache.length``."""
-        lib = load_kernel()
+        """Every block on ``x`` (B, dim), in place; the new keys/values go to ``cache.length``.
+
+        The contiguous cache is read as a block pool: row b owns block b of ``max_len`` slots."""
         b, pos = x.shape[0], cache.length
-        assert positions.shape == (b,) and x.is_contiguous() and x.dtype == torch.float32
         if pos + 1 > cache.max_len:
             raise ValueError(f"KV cache full: {pos + 1} positions > max_len {cache.max_len}")
+        tables, lens = torch.arange(b)[:, None], torch.full((b,), pos + 1)
+        valid = None if key_valid is None else key_valid.contiguous()  # bool: one byte, 0 or 1
+        step = cache.k.stride(0) * cache.k.element_size()
+        ks = [cache.k.data_ptr() + i * step for i in range(len(self.layers))]
+        vs = [cache.v.data_ptr() + i * step for i in range(len(self.layers))]
+        self._run(x, positions, rope, ks, vs, BlockTables.of(tables, lens, cache.max_len, valid))
+
+    def run_paged(self, x: torch.Tensor, positions: torch.Tensor, rope: nn.Module, k_pools: torch.Tensor, v_pools: torch.Tensor,
+                  tables: BlockTables) -> None:
+        """Every block on ``x`` (B, dim), in place, over the serving engine's paged pools
+        (layers, blocks, kv_heads, block_size, head_dim); row b's new key/value go to position lens[b] - 1."""
+        assert k_pools.is_contiguous() and v_pools.is_contiguous() and k_pools.dtype == torch.float32
+        step = k_pools.stride(0) * k_pools.element_size()
+        k0, v0 = k_pools.data_ptr(), v_pools.data_ptr()
+        self._run(x, positions, rope, [k0 + i * step for i in range(len(self.layers))], [v0 + i * step for i in range(len(self.layers))], tables)
+
+    def _run(self, x: torch.Tensor, positions: torch.Tensor, rope: nn.Module, ks: list[int], vs: list[int], tables: BlockTables) -> None:
+        lib = load_kernel()
+        b = x.shape[0]
+        assert positions.shape == (b,) and x.is_contiguous() and x.dtype == torch.float32
         cos, sin = rope.cos[positions], rope.sin[positions]  # (B, head_dim), fresh and contiguous
-        valid = None if key_valid is None else key_valid.contiguous()
-        valid_ptr, valid_stride = (None, 0) if valid is None else (valid.data_ptr(), valid.shape[1])
-        k_ptr, v_ptr, step = cache.k.data_ptr(), cache.v.data_ptr(), cache.k.stride(0) * cache.k.element_size()
-        threads = torch.get_num_threads()
         args = (x.data_ptr(), b, cos.data_ptr(), sin.data_ptr())
-        for i, layer in enumerate(self.layers):
-            lib.q8_decode_layer(ctypes.byref(layer), ctypes.byref(self.dims), *args, k_ptr + i * step, v_ptr + i * step, cache.max_len, pos, valid_ptr, valid_stride, threads)
+        threads, dims, where = torch.get_num_threads(), ctypes.byref(self.dims), ctypes.byref(tables)
+        for layer, k, v in zip(self.layers, ks, vs):
+            lib.q8_decode_layer(ctypes.byref(layer), dims, *args, k, v, where, threads)
 
 
 def usable_cache(cache: KVCache | None, batch: int) -> bool:

@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING
 import torch
 
 from aipath import native
+from aipath.llm.attention_kernel import ATTENTION_SOURCE
 from aipath.llm.fused_decode_kernel import LAYER_SOURCE
 from aipath.llm.pool_kernel import POOL_SOURCE
+from aipath.llm.row_ops_kernel import ROW_OPS_SOURCE
 
 if TYPE_CHECKING:
     from aipath.llm.int8 import Int8Linear
@@ -172,7 +174,9 @@ extern "C" void q8_linear(const float* x, long M, long K, const int8_t* w, long 
     const q8::Weights W{w, scale, bias, N, K};
     q8::linear(x, M, K, W, y, N, false, threads);
 }
-""" + LAYER_SOURCE  # the whole decoder block at decode time (``fused_decode``), sharing the pool
+""" + native.AVX2_MATH + ROW_OPS_SOURCE + ATTENTION_SOURCE + LAYER_SOURCE
+# One library, one thread pool: the matmul, the per-row ops and decode attention (which the serving
+# engine's steps also call one at a time) and the whole decoder block at decode time (``fused_decode``).
 
 
 class Q8Weights(ctypes.Structure):
@@ -189,7 +193,7 @@ class Q8Weights(ctypes.Structure):
 @lru_cache(maxsize=1)
 def load_kernel() -> ctypes.CDLL | None:
     """The compiled kernel, or None (with a warning saying why) where it cannot run here."""
-    lib = native.load_library("q8_linear", SOURCE, "int8 layers dequantise instead (same numbers, slower)")
+    lib = native.load_library("q8_linear", SOURCE, "int8 layers dequantise and decoding runs torch's ops instead (same numbers, slower)")
     if lib is not None:
         lib.q8_linear.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
         lib.q8_linear.restype = None

@@ -9,21 +9,23 @@ grid) and prefills (chunks of prompts, causal). Two groups, because a mixed batc
 to its longest prefill chunk would give every decode that many padded queries. The
 Decoder's own submodules and weights are used as they are; only the cache handling
 differs from ``Decoder.forward``.
+
+That module path is the reference. Two faster paths compute the same step on the CPU:
+``block_decode`` (steps that only decode, int8 weights: one C++ call per block) and
+``fused_step`` (any other step: the small ops between the projections fused).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from aipath.llm.attention import Attention
 from aipath.llm.decoder import Decoder
-from aipath.llm.mlp import SwiGLU
-from aipath.llm.norms import RMSNorm
 from aipath.llm.positions import apply_rotary
-from aipath.serve import decode_kernel, fused_ops, paged_attention
+from aipath.serve import decode_kernel, fused_step, paged_attention
+from aipath.serve.block_decode import BlockDecode
 from aipath.serve.config import EngineConfig
 from aipath.serve.scheduler import ScheduledBatch
 from aipath.serve.sequence import Sequence
@@ -54,48 +56,6 @@ class BatchLayout:
     logits_index: torch.Tensor  # packed index of the last token of sequences that sample, in batch order
 
 
-@dataclass
-class _Block:
-    """What the fused path calls in one decoder block: the projections' ``forward`` (no module
-    dispatch), and the pointers of its norm weights and of its layer of the KV pools. Built once:
-    the runner owns the model, whose weights stay where they are (``keep`` holds the tensors
-    the pointers point into, so they outlive any replacement)."""
-
-    qkv: Callable | None
-    q: Callable
-    k: Callable
-    v: Callable
-    o: Callable
-    gate_up: Callable | None
-    gate: Callable
-    up: Callable
-    down: Callable
-    attn_norm: int
-    attn_eps: float
-    mlp_norm: int
-    mlp_eps: float
-    next_norm: int  # the next block's attention norm, or the final norm
-    next_eps: float
-    k_pool: torch.Tensor
-    v_pool: torch.Tensor
-    k_ptr: int
-    v_ptr: int
-    keep: tuple[torch.Tensor, ...]
-
-    @classmethod
-    def of(cls, runner: "ModelRunner", i: int) -> "_Block":
-        model = runner.model
-        layer = model.layers[i]
-        attn, mlp = layer.attn, layer.mlp
-        nxt = model.layers[i + 1].attn_norm if i + 1 < len(model.layers) else model.norm
-        k_pool, v_pool = runner.k_cache[attn.layer], runner.v_cache[attn.layer]
-        fwd = lambda m: None if m is None else m.forward  # noqa: E731
-        return cls(fwd(attn.qkv), attn.q.forward, attn.k.forward, attn.v.forward, attn.o.forward, fwd(mlp.gate_up), mlp.gate.forward, mlp.up.forward,
-                   mlp.down.forward, layer.attn_norm.weight.data_ptr(), layer.attn_norm.eps, layer.mlp_norm.weight.data_ptr(), layer.mlp_norm.eps,
-                   nxt.weight.data_ptr(), nxt.eps, k_pool, v_pool, k_pool.data_ptr(), v_pool.data_ptr(),
-                   (layer.attn_norm.weight, layer.mlp_norm.weight, nxt.weight))
-
-
 class ModelRunner:
     def __init__(self, model: Decoder, config: EngineConfig) -> None:
         self.model = model.to(config.device).eval()
@@ -107,8 +67,11 @@ class ModelRunner:
         self.k_cache = paged_attention.new_pool(*geometry)
         self.v_cache = paged_attention.new_pool(*geometry)
         self.decode_kernel = decode_kernel.usable(self.dtype, self.device, cfg.head_size)
-        self.fused = fusable(self.model, self.dtype, self.device)  # tests switch it off to compare
-        self._blocks = [_Block.of(self, i) for i in range(cfg.n_layers)] if self.fused else []
+        # The fast paths (``fused_step``, ``block_decode``); tests switch them off to compare with the modules.
+        self.fused = fused_step.fusable(self.model, self.dtype, self.device)
+        self._blocks = [fused_step.Block.of(self, i) for i in range(cfg.n_layers)] if self.fused else []
+        fits = self.decode_kernel and BlockDecode.fits(self.model, self.dtype, self.device)
+        self.block_decode = BlockDecode(self.model, self.k_cache, self.v_cache, config.block_size) if fits else None
 
     def layout(self, batch: ScheduledBatch, sample: list[bool]) -> BatchLayout:
         """Pack the batch (decodes first) with a handful of tensor ops per group, not per sequence."""
@@ -164,8 +127,10 @@ class ModelRunner:
     def run(self, batch: ScheduledBatch, sample: list[bool]) -> torch.Tensor:
         """Logits ``(sum(sample), vocab)`` for the sequences whose last token was computed."""
         lay = self.layout(batch, sample)
+        if self.block_decode is not None and len(lay.groups) == 1 and lay.groups[0].q_len == 1:
+            return self.block_decode.run(lay)
         if self.fused:
-            return self._run_fused(lay)
+            return fused_step.run(self, self._blocks, lay)
         model = self.model
         x = model.embed(lay.tokens)[None]  # (1, N, dim)
         if model.pos is not None:
@@ -178,56 +143,6 @@ class ModelRunner:
             x = x + self._attend(layer.attn, layer.attn_norm(x), rope, lay)
             x = x + layer.mlp(layer.mlp_norm(x))
         return model.lm_head(model.norm(x[0, lay.logits_index])).float()
-
-    def _run_fused(self, lay: BatchLayout) -> torch.Tensor:
-        """``run`` with the residual adds, norms, rope, KV writes and SiLU gates fused (``fused_ops``).
-
-        Per step, not per layer: the activations' buffers (each is consumed by the next weight
-        multiplication before it is overwritten), and the pointers handed to the kernels."""
-        model, cfg, ops = self.model, self.model.cfg, fused_ops.load()
-        heads, kv, hd = cfg.n_heads, cfg.kv_heads, cfg.head_size
-        x = model.embed(lay.tokens).contiguous()  # (N, dim): the residual stream, updated in place
-        n, dim = x.shape
-        h, q, att = torch.empty_like(x), x.new_empty(n, heads, hd), x.new_empty(n, heads, hd)
-        xp, hp, qp, attp = x.data_ptr(), h.data_ptr(), q.data_ptr(), att.data_ptr()
-        pos_p, slot_p = lay.positions.data_ptr(), lay.slot_rows.data_ptr()
-        cos_p, sin_p = model.rope.cos.data_ptr(), model.rope.sin.data_ptr()
-        decode = lay.groups[0] if len(lay.groups) == 1 and lay.groups[0].q_len == 1 and self.decode_kernel else None
-        if decode is not None:  # the common step: only decodes, straight to the kernel
-            attend = decode_kernel.load().paged_decode_attention
-            # One thread: an OpenMP team's barrier waits for every thread, and on the shared 2-core
-            # machine one of them is often paused (bench serve, load ~2: 137 -> 170 tok/s at 16
-            # clients and 32 -> 54 at 1 with the attention on the engine thread alone).
-            dk_args = (decode.tables.data_ptr(), decode.tables.shape[1], decode.lens.data_ptr(), n, heads, kv, self.config.block_size, hd, hd**-0.5, attp, 1)
-        blocks = self._blocks
-        ops.add_rms_norm(xp, None, blocks[0].attn_norm, hp, n, dim, blocks[0].attn_eps)
-        for b in blocks:
-            if b.qkv is not None:
-                qkv = b.qkv(h)
-                ld, src = qkv.shape[1], qkv.data_ptr()
-                ops.rope_write(src, src + 4 * heads * hd, src + 4 * (heads + kv) * hd, ld, ld, ld, n, heads, kv, hd, cos_p, sin_p, pos_p,
-                               b.k_ptr, b.v_ptr, slot_p, qp)
-            else:
-                parts = b.q(h), b.k(h), b.v(h)
-                ops.rope_write(*(t.data_ptr() for t in parts), *(t.shape[1] for t in parts), n, heads, kv, hd, cos_p, sin_p, pos_p,
-                               b.k_ptr, b.v_ptr, slot_p, qp)
-            if decode is not None:
-                attend(qp, b.k_ptr, b.v_ptr, *dk_args)
-                out = att
-            else:
-                outs = [self._group_attention(q[g.rows], b.k_pool, b.v_pool, g) for g in lay.groups]
-                out = outs[0] if len(outs) == 1 else torch.cat(outs)
-            o = b.o(out.view(n, heads * hd))  # held by a name: a temporary's memory is freed before the call reads it
-            ops.add_rms_norm(xp, o.data_ptr(), b.mlp_norm, hp, n, dim, b.mlp_eps)
-            if b.gate_up is not None:
-                gate_up = b.gate_up(h)
-                hidden = gate_up.shape[1] // 2
-                gate, up = gate_up[:, :hidden], gate_up[:, hidden:]
-            else:
-                gate, up = b.gate(h), b.up(h)
-            down = b.down(fused_ops.silu_mul(gate, up))
-            ops.add_rms_norm(xp, down.data_ptr(), b.next_norm, hp, n, dim, b.next_eps)
-        return model.lm_head(h[lay.logits_index]).float()
 
     def _attend(self, attn: Attention, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None, lay: BatchLayout) -> torch.Tensor:
         """Heads stay token-major (N, heads, head_dim) throughout: the cache takes k and v as they
@@ -258,11 +173,3 @@ class ModelRunner:
         out = paged_attention.grouped_attention(grid, keys, values, g.bias)
         return out[:, 0] if g.query_index is None else out.reshape(b * g.q_len, *q.shape[1:])[g.query_index]
 
-
-def fusable(model: Decoder, dtype: torch.dtype, device: torch.device) -> bool:
-    """Whether ``fused_ops`` can run this model's blocks: float32 on the CPU, RMSNorm, rope, SwiGLU, no q/k norm."""
-    cfg = model.cfg
-    norms = [model.norm] + [n for layer in model.layers for n in (layer.attn_norm, layer.mlp_norm)]
-    return (dtype == torch.float32 and device.type == "cpu" and model.rope is not None and model.pos is None and cfg.head_size % 16 == 0
-            and all(type(n) is RMSNorm for n in norms) and all(isinstance(layer.mlp, SwiGLU) and layer.attn.q_norm is None for layer in model.layers)
-            and fused_ops.load() is not None)

@@ -1,0 +1,140 @@
+"""C++ source of the small per-row operations of a decoder block: RMSNorm, rotary encoding, SiLU gate, argmax.
+
+Between its weight multiplications a Llama block runs about thirty small torch operations
+per step (RMSNorm is seven, rope eight, SwiGLU's gate four, the residual adds two), each a
+few microseconds of dispatch for a few microseconds of arithmetic. These are the one C++
+copy of each: the whole-block decode kernel (``fused_decode_kernel``) calls them inline,
+and the serving engine's prefill steps call the ``extern "C"`` entry points below one
+operation at a time (``aipath.serve.fused_ops``).
+
+Numbers: rope and the residual add are the same IEEE operations as the torch modules (bit
+for bit: rope is compiled without FMA contraction); RMSNorm's sum of squares and SiLU's
+exponential round differently in the last bits (an 8-lane sum; a Cephes-style exp).
+
+Compiled into ``int8_kernel``'s library (after ``native.AVX2_MATH``).
+"""
+
+ROW_OPS_SOURCE = r"""
+#include <cmath>
+
+namespace ops {
+// Row by row (n rows of d): x += delta (if delta), then h = x * (1 / sqrt(mean(x^2) + eps)) * w.
+inline void add_norm_rows(float* x, const float* delta, const float* w, float* h, long n, long d, float eps) {
+    for (long r = 0; r < n; ++r) {
+        float* xr = x + r * d;
+        float* hr = h + r * d;
+        long i = 0;
+        __m256 acc = _mm256_setzero_ps();
+        for (; i + 8 <= d; i += 8) {
+            __m256 v = _mm256_loadu_ps(xr + i);
+            if (delta) v = _mm256_add_ps(v, _mm256_loadu_ps(delta + r * d + i)), _mm256_storeu_ps(xr + i, v);
+            acc = _mm256_fmadd_ps(v, v, acc);
+        }
+        float ss = hsum(acc);
+        for (; i < d; ++i) {
+            if (delta) xr[i] += delta[r * d + i];
+            ss += xr[i] * xr[i];
+        }
+        const float inv = 1.0f / std::sqrt(ss / float(d) + eps);
+        const __m256 vinv = _mm256_set1_ps(inv);
+        for (i = 0; i + 8 <= d; i += 8)
+            _mm256_storeu_ps(hr + i, _mm256_mul_ps(_mm256_loadu_ps(w + i), _mm256_mul_ps(_mm256_loadu_ps(xr + i), vinv)));
+        for (; i < d; ++i) hr[i] = w[i] * (xr[i] * inv);
+    }
+}
+
+// g++ contracts a * b + c into one FMA by default in C++, intrinsics included; rope must round
+// each product and the sum on their own, as torch's separate mul and add kernels do.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+// One head of d values, src -> dst (which may be src): pairs (i, i + d/2) rotate as
+// aipath.llm.positions.apply_rotary's x * cos + roll(x, d/2) * signed_sin.
+inline void rope(const float* src, float* dst, const float* c, const float* s, long d) {
+    const long half = d / 2;
+    long i = 0;
+    for (; i + 8 <= half; i += 8) {  // both halves loaded before either is stored: in place is fine
+        const __m256 a = _mm256_loadu_ps(src + i), b = _mm256_loadu_ps(src + i + half);
+        const __m256 lo = _mm256_add_ps(_mm256_mul_ps(a, _mm256_loadu_ps(c + i)), _mm256_mul_ps(b, _mm256_loadu_ps(s + i)));
+        const __m256 hi = _mm256_add_ps(_mm256_mul_ps(b, _mm256_loadu_ps(c + i + half)), _mm256_mul_ps(a, _mm256_loadu_ps(s + i + half)));
+        _mm256_storeu_ps(dst + i, lo);
+        _mm256_storeu_ps(dst + i + half, hi);
+    }
+    for (; i < half; ++i) {
+        const float a = src[i], b = src[i + half];
+        dst[i] = a * c[i] + b * s[i];
+        dst[i + half] = b * c[i + half] + a * s[i + half];
+    }
+}
+#pragma GCC pop_options
+
+// out[i] = silu(gate[i]) * up[i] = gate * (1 / (1 + exp(-gate))) * up, for n values.
+inline void silu_mul(const float* g, const float* u, long n, float* out) {
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(g + i);
+        const __m256 sig = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, x))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(x, sig), _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; ++i) out[i] = g[i] * (1.0f / (1.0f + std::exp(-g[i]))) * u[i];
+}
+
+// The first index of the largest of v values, as torch.argmax; -1 when one is NaN (torch ranks NaN highest).
+inline long argmax(const float* row, long v) {
+    __m256 vmax = _mm256_set1_ps(-INFINITY), nan = _mm256_setzero_ps();
+    long i = 0;
+    for (; i + 8 <= v; i += 8) {
+        const __m256 a = _mm256_loadu_ps(row + i);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+        vmax = _mm256_max_ps(vmax, a);
+    }
+    if (_mm256_movemask_ps(nan)) return -1;
+    float top = hmax(vmax);
+    for (long j = i; j < v; ++j) {
+        if (row[j] != row[j]) return -1;
+        top = row[j] > top ? row[j] : top;
+    }
+    const __m256 vtop = _mm256_set1_ps(top);
+    for (i = 0; i + 8 <= v; i += 8) {
+        const int m = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + i), vtop, _CMP_EQ_OQ));
+        if (m) return i + __builtin_ctz(m);
+    }
+    for (; i < v; ++i)
+        if (row[i] == top) return i;
+    return -1;  // unreachable: top is one of the values
+}
+}  // namespace ops
+
+extern "C" void add_rms_norm(float* x, const float* delta, const float* w, float* h, long n, long d, float eps) {
+    ops::add_norm_rows(x, delta, w, h, n, d, eps);
+}
+
+// Token t's q heads (q + t * ldq, heads * d), k and v heads (kv * d each, rows at ldk, ldv) -> rope on q and k,
+// q to q_out (t, heads, d), k and v to pool rows slot_rows[t * kv + h] (rows of d floats).
+extern "C" void rope_write(const float* q, const float* k, const float* v, long ldq, long ldk, long ldv, long n, long heads, long kv, long d,
+                           const float* cos_t, const float* sin_t, const long* positions, float* k_pool, float* v_pool,
+                           const long* slot_rows, float* q_out) {
+    for (long t = 0; t < n; ++t) {
+        const float* c = cos_t + positions[t] * d;
+        const float* s = sin_t + positions[t] * d;
+        for (long h = 0; h < heads; ++h) ops::rope(q + t * ldq + h * d, q_out + (t * heads + h) * d, c, s, d);
+        for (long h = 0; h < kv; ++h) {
+            const long row = slot_rows[t * kv + h];
+            ops::rope(k + t * ldk + h * d, k_pool + row * d, c, s, d);
+            for (long i = 0; i < d; ++i) v_pool[row * d + i] = v[t * ldv + h * d + i];
+        }
+    }
+}
+
+// out (n, hidden) = silu(gate) * up; gate and up rows at stride ld.
+extern "C" void silu_mul(const float* gate, const float* up, long ld, long n, long hidden, float* out) {
+    for (long r = 0; r < n; ++r) ops::silu_mul(gate + r * ld, up + r * ld, hidden, out + r * hidden);
+}
+
+// out[r] = argmax of row r (n rows of v at stride ld); returns 1 when some row holds a NaN (the caller asks torch).
+extern "C" int argmax_rows(const float* x, long n, long v, long ld, long* out) {
+    for (long r = 0; r < n; ++r)
+        if ((out[r] = ops::argmax(x + r * ld, v)) < 0) return 1;
+    return 0;
+}
+"""
