@@ -197,6 +197,8 @@ def load_kernel() -> ctypes.CDLL | None:
     if lib is not None:
         lib.q8_linear.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
         lib.q8_linear.restype = None
+        lib.q8_embed_rows.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p]
+        lib.q8_embed_rows.restype = None
     return lib
 
 
@@ -219,3 +221,14 @@ def q8_linear(x: torch.Tensor, panels: torch.Tensor, scale: torch.Tensor, bias: 
     bias_ptr = None if bias is None else bias.data_ptr()
     lib.q8_linear(x.data_ptr(), x.numel() // k, k, panels.data_ptr(), n, scale.data_ptr(), bias_ptr, y.data_ptr(), torch.get_num_threads())
     return y
+
+
+def q8_embed(panels: torch.Tensor, scale: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """``Int8Embedding``'s rows ``ids`` (N,) int64 as float32 ``(N, K)``, on the calling thread (no OpenMP team)."""
+    lib = load_kernel()
+    assert lib is not None and ids.dtype == torch.int64 and ids.dim() == 1 and panels.is_contiguous() and scale.is_contiguous()
+    ids = ids.contiguous()
+    k = panels.shape[1]
+    out = torch.empty(ids.shape[0], k)
+    lib.q8_embed_rows(panels.data_ptr(), scale.data_ptr(), ids.data_ptr(), ids.shape[0], k, out.data_ptr())
+    return out

@@ -44,7 +44,7 @@ class BlockDecode:
         (group,) = lay.groups
         assert group.q_len == 1 and group.tables.dtype == torch.int64
         model = self.model
-        x = model.embed(lay.tokens).contiguous()  # (B, dim): the residual stream, updated in place
+        x = fused_ops.embed(model.embed, lay.tokens)  # (B, dim): the residual stream, updated in place
         tables = BlockTables.of(group.tables, group.lens, self.block_size)
         self.plan.run_paged(x, lay.positions, model.rope, self.k_cache, self.v_cache, tables)
         h = fused_ops.add_rms_norm(x[lay.logits_index], None, model.norm.weight, model.norm.eps)

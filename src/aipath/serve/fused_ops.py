@@ -11,7 +11,8 @@ at a time through this module:
   written to their slots in the paged pool, q written token-major for attention;
 - ``silu_mul``: ``silu(gate) * up`` straight out of the gate/up projection.
 
-``argmax`` is the sampler's greedy pick, first largest index as ``torch.argmax``.
+``argmax`` is the sampler's greedy pick, first largest index as ``torch.argmax``; ``embed``
+looks up int8 embedding rows without starting torch's OpenMP team.
 
 The C++ is compiled into ``int8_kernel``'s library on first use; without it the runner
 keeps the torch operations. The tests compare this path with the torch one.
@@ -25,6 +26,7 @@ from functools import lru_cache
 import torch
 
 from aipath.llm import int8_kernel
+from aipath.llm.int8 import Int8Embedding
 
 
 @lru_cache(maxsize=1)
@@ -83,3 +85,11 @@ def argmax(logits: torch.Tensor) -> list[int]:
     if lib.argmax_rows(logits.data_ptr(), logits.shape[0], logits.shape[1], logits.stride(0), out.data_ptr()):
         return logits.argmax(-1).tolist()
     return out.tolist()
+
+
+def embed(table: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """``table(tokens).contiguous()`` for (N,) token ids; int8 tables through the C++ lookup
+    (torch's gather starts an OpenMP team, and a shared CPU may stall it for a time slice)."""
+    if isinstance(table, Int8Embedding) and load() is not None:
+        return int8_kernel.q8_embed(table.panels, table.scale, tokens)
+    return table(tokens).contiguous()
