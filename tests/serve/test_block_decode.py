@@ -110,3 +110,16 @@ def test_greedy_engine_tokens_equal_the_plain_loop_with_prefix_cache_hits():
     assert [o.token_ids for o in out] == [oracle(model, p, 10) for p in prompts]
     again = engine.generate([prompts[0]], SamplingParams(max_tokens=10))  # the whole prompt cached but its last token
     assert again[0].token_ids == out[0].token_ids
+
+
+def test_a_decode_step_returns_the_logits_of_the_rows_that_sample_only():
+    model = int8_model()
+    prompts = [[(5 * i + j) % EOS for j in range(n)] for i, n in enumerate([3, 6, 9])]
+    runners = [ModelRunner(model, EngineConfig(block_size=4, num_blocks=128)) for _ in range(2)]
+    runners[1].block_decode, runners[1].fused = None, False
+    outs = []
+    for r in runners:
+        runner_steps(r, prompts, 1)
+        outs.append(r.run(ScheduledBatch(r.seqs, [1, 1, 1]), [True, False, True]))
+    assert outs[0].shape[0] == 2
+    assert_close(outs[0], outs[1], rtol=1e-4, atol=1e-4)

@@ -111,7 +111,7 @@ def run(runner: ModelRunner, blocks: list[Block], lay: BatchLayout) -> torch.Ten
             gate, up = b.gate(h), b.up(h)
         down = b.down(fused_ops.silu_mul(gate, up))
         ops.add_rms_norm(xp, down.data_ptr(), b.next_norm, hp, n, dim, b.next_eps)
-    return model.lm_head(h[lay.logits_index]).float()
+    return model.lm_head(h.index_select(0, lay.logits_index)).float()  # not h[index]: see block_decode
 
 
 def fusable(model: Decoder, dtype: torch.dtype, device: torch.device) -> bool:
