@@ -123,3 +123,20 @@ def test_a_decode_step_returns_the_logits_of_the_rows_that_sample_only():
         outs.append(r.run(ScheduledBatch(r.seqs, [1, 1, 1]), [True, False, True]))
     assert outs[0].shape[0] == 2
     assert_close(outs[0], outs[1], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_int8_smollm2_engine_tokens_equal_the_module_loop():
+    """The real model: greedy tokens of batched block-kernel decode steps == the modules one prompt at a time."""
+    from aipath.llm import load_local_llm
+
+    try:
+        llm = load_local_llm("int8")
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    questions = ["Name three planets of the solar system.", "What is 2 + 2?", "Write a haiku about the sea."]
+    prompts = [llm.encode(llm.render([{"role": "user", "content": q}])) for q in questions]
+    engine = LLMEngine(llm.model, config=EngineConfig(block_size=16, num_blocks=64))
+    assert engine.runner.block_decode is not None
+    out = engine.generate(prompts, SamplingParams(max_tokens=24))
+    assert [o.token_ids for o in out] == [oracle(llm.model, p, 24) for p in prompts]
