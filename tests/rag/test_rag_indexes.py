@@ -88,6 +88,31 @@ def test_dense_index_matches_brute_force_and_deletes(kind: str, tmp_path) -> Non
     assert again.search(query, 5) == index.search(query, 5)
 
 
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_several_vectors_per_id_score_by_the_best_and_delete_together(kind: str, tmp_path) -> None:
+    """Dense windows: ids repeat; a search equals brute force over each id's best vector."""
+    vectors = _random_unit(400, 16, 3)
+    owners = np.random.default_rng(4).integers(0, 90, 400)  # 90 chunks, 0-12 windows each
+    index = DenseIndex(16, kind)
+    index.add(owners.tolist(), vectors)
+    query = _random_unit(1, 16, 5)[0]
+    best: dict[int, float] = {}
+    for owner, score in zip(owners.tolist(), (vectors @ query).tolist()):
+        best[owner] = max(best.get(owner, -2.0), score)
+    brute = sorted(best.items(), key=lambda kv: -kv[1])
+    for k in (1, 10, 40, 200):
+        got = index.search(query, k)
+        assert [i for i, _ in got] == [i for i, _ in brute[:k]]
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in brute[:k]], rtol=1e-5)
+    drop = [i for i, _ in brute[:5]]
+    index.remove(drop)
+    assert len(index) == int((~np.isin(owners, drop)).sum())
+    assert not set(drop) & {i for i, _ in index.search(query, 100)}
+    assert [i for i, _ in index.search(query, 3)] == [i for i, _ in brute[5:8]]
+    index.save(tmp_path / "w.faiss")
+    assert DenseIndex.load(tmp_path / "w.faiss", kind).search(query, 7) == index.search(query, 7)
+
+
 def test_rrf_and_weighted_fusion_by_hand() -> None:
     a = [(1, 10.0), (2, 5.0), (3, 1.0)]
     b = [(3, 0.9), (1, 0.45)]

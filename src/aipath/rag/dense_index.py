@@ -3,6 +3,10 @@
 Vectors are L2-normalised, so inner product is cosine similarity. ``IndexIDMap2`` maps
 FAISS rows to our chunk ids, which is what makes deleting a document possible. HNSW graphs
 cannot drop nodes, so a delete on an HNSW index rebuilds it from the remaining vectors.
+
+A chunk may have several vectors (its dense windows, ``aipath.rag.windows``): they share
+the chunk's id, a search returns each id once with its best vector's score, and a delete
+drops them all.
 """
 
 from __future__ import annotations
@@ -47,29 +51,39 @@ class DenseIndex:
         if self.kind == "flat":
             self._index.remove_ids(np.asarray(ids, dtype=np.int64))
             return
-        drop = set(ids)
-        keep = [int(i) for i in self.ids() if int(i) not in drop]
-        vectors = self.vectors(keep)
+        stored = self.ids()
+        keep = ~np.isin(stored, np.asarray(ids, dtype=np.int64))
+        vectors = self.vectors()[keep]
         self._index = self._empty()
-        self.add(keep, vectors)
+        self.add(stored[keep].tolist(), vectors)
 
     def ids(self) -> np.ndarray:
+        """The id of every stored vector, in storage order (an id repeats once per window)."""
         import faiss
 
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
-    def vectors(self, ids: list[int]) -> np.ndarray:
-        if not ids:
+    def vectors(self) -> np.ndarray:
+        """Every stored vector, aligned with ``ids()``."""
+        if not len(self):
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._index.reconstruct(int(i)) for i in ids])
+        return self._index.index.reconstruct_n(0, len(self))
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` best ids, each scored by its best vector, best first."""
         if not len(self) or k <= 0:
             return []
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
-        k = min(k, len(self))
-        if self.kind == "flat":
-            return self._flat_search(query[0], k)
+        fetch = 2 * k  # a chunk has a window or two: usually one round is enough
+        while True:  # ask for more vectors until k distinct ids turn up (or all were seen)
+            fetch = min(fetch, len(self))
+            hits = self._flat_search(query[0], fetch) if self.kind == "flat" else self._graph_search(query, fetch)
+            best = _best_per_id(hits)
+            if len(best) >= k or fetch == len(self):
+                return best[:k]
+            fetch *= 4
+
+    def _graph_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         scores, ids = self._index.search(query, k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
@@ -102,3 +116,14 @@ class DenseIndex:
         index = cls(raw.d, kind)
         index._index = raw
         return index
+
+
+def _best_per_id(hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """First (best) occurrence of each id in a best-first list."""
+    seen: set[int] = set()
+    out = []
+    for chunk_id, score in hits:
+        if chunk_id not in seen:
+            seen.add(chunk_id)
+            out.append((chunk_id, score))
+    return out

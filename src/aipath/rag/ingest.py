@@ -23,6 +23,7 @@ from aipath.rag.embeddings import auto_embedder_spec, get_embedder
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.loaders import LoaderError, load_bytes
 from aipath.rag.text_analysis import analyze
+from aipath.rag.windows import dense_windows
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -97,23 +98,23 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
         raise KnowledgeBaseError(
             f"the embedder '{spec}' now returns {embedder.dim}-d vectors but '{kb.name}' holds "
             f"{meta['dim']}-d ones; run `aipath kb reembed {kb.name} {spec}` first")
-    texts = [store.index_text(c.heading, c.text) for p in parsed for c in p.chunks]
-    vectors = _embed(embedder, texts, progress)
-    terms = [analyze(t) for t in texts]
+    chunks = [c for p in parsed for c in p.chunks]
+    terms = [analyze(store.index_text(c.heading, c.text)) for c in chunks]
+    owners, vectors = _embed_windows(embedder, [(c.heading, c.text) for c in chunks],
+                                     meta.get("dense_window_tokens", 0), progress)
     with kb.transaction():
         dense = _current_dense(kb, embedder.dim)
-        offset = 0
+        chunk_ids: list[int] = []
         for item in parsed:
             doc = item.document
             doc_id = store.insert_document(kb.db, item.file.name, item.file.source or item.file.name,
                                            item.sha256, len(item.file.data), doc.title, doc.text)
-            n = len(item.chunks)
+            offset = len(chunk_ids)
             rows = [(c.text, c.start, c.end, c.page, c.heading, terms[offset + i])
                     for i, c in enumerate(item.chunks)]
-            ids = store.insert_chunks(kb.db, doc_id, rows)
-            dense.add(ids, vectors[offset:offset + n])
-            offset += n
-            report.added.append((item.file.name, doc_id, n))
+            chunk_ids += store.insert_chunks(kb.db, doc_id, rows)
+            report.added.append((item.file.name, doc_id, len(item.chunks)))
+        dense.add([chunk_ids[i] for i in owners], vectors)
         kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
                              embedder_name=embedder.name, dim=embedder.dim)
     return report
@@ -133,16 +134,27 @@ def remove_document(kb: KnowledgeBase, ref: str) -> store.DocumentRow:
 def reembed(kb: KnowledgeBase, spec: str, progress: Progress = _noop) -> int:
     """Embed every chunk again with another model; the old vectors stay until commit."""
     embedder = get_embedder(spec)
-    ids, texts = store.all_chunk_texts(kb.db)
-    vectors = _embed(embedder, texts, progress)
+    ids, sections = store.all_chunk_sections(kb.db)
+    owners, vectors = _embed_windows(embedder, sections, kb.meta.get("dense_window_tokens", 0), progress)
     dense = DenseIndex(embedder.dim, kb.meta["index"])
-    dense.add(ids, vectors)
+    dense.add([ids[i] for i in owners], vectors)
     with kb.transaction():
-        if store.all_chunk_texts(kb.db)[0] != ids:
+        if store.all_chunk_sections(kb.db)[0] != ids:
             raise RuntimeError("the knowledge base changed while re-embedding; run it again")
         kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
                              embedder_name=embedder.name, dim=embedder.dim)
     return len(ids)
+
+
+def _embed_windows(embedder, sections: list[tuple[str, str]], window_tokens: int,
+                   progress: Progress) -> tuple[list[int], np.ndarray]:
+    """Vectors of every chunk's dense windows, and for each vector the index of its chunk."""
+    owners, texts = [], []
+    for i, (heading, text) in enumerate(sections):
+        windows = dense_windows(heading, text, window_tokens)
+        owners += [i] * len(windows)
+        texts += windows
+    return owners, _embed(embedder, texts, progress)
 
 
 def _embed(embedder, texts: list[str], progress: Progress, batch: int = 256) -> np.ndarray:

@@ -60,6 +60,7 @@ class Settings:
     chunker: str = "recursive"
     chunk_tokens: int = 300
     chunk_overlap: int = 32
+    dense_window_tokens: int = 128  # 0: one vector per chunk (see ``aipath.rag.windows``)
 
     def __post_init__(self) -> None:
         assert self.index in INDEX_KINDS, f"index must be one of {INDEX_KINDS}"
@@ -67,6 +68,7 @@ class Settings:
         assert 0 <= self.chunk_overlap < self.chunk_tokens, (
             f"overlap ({self.chunk_overlap}) must be at least 0 and smaller than the chunk "
             f"size ({self.chunk_tokens})")
+        assert self.dense_window_tokens >= 0, "the dense window size must be at least 0"
 
 
 class KnowledgeBase:
@@ -92,7 +94,8 @@ class KnowledgeBase:
         db = store.connect(path / "kb.sqlite")
         store.set_meta(db, embedder=settings.embedder, index=settings.index,
                        chunker=settings.chunker, chunk_tokens=settings.chunk_tokens,
-                       chunk_overlap=settings.chunk_overlap, generation=0, dim=0,
+                       chunk_overlap=settings.chunk_overlap,
+                       dense_window_tokens=settings.dense_window_tokens, generation=0, dim=0,
                        embedder_name="")
         db.close()
         return cls(home, name)

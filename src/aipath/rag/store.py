@@ -139,9 +139,10 @@ def get_chunks(db: sqlite3.Connection, ids: list[int]) -> dict[int, ChunkRow]:
     return {row[0]: ChunkRow(*row) for row in rows}
 
 
-def all_chunk_texts(db: sqlite3.Connection) -> tuple[list[int], list[str]]:
+def all_chunk_sections(db: sqlite3.Connection) -> tuple[list[int], list[tuple[str, str]]]:
+    """Every chunk's id and (heading path, text), in id order."""
     rows = db.execute("SELECT id, heading, text FROM chunks ORDER BY id").fetchall()
-    return [r[0] for r in rows], [index_text(r[1], r[2]) for r in rows]
+    return [r[0] for r in rows], [(r[1], r[2]) for r in rows]
 
 
 def index_text(heading: str, text: str) -> str:
