@@ -117,7 +117,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     def create_kb(body: CreateKB) -> KBInfo:
         try:
             config = Settings(body.embedder, body.index, body.chunker, body.chunk_tokens,
-                              body.chunk_overlap)
+                              body.chunk_overlap, body.dense_window_tokens)
         except AssertionError as exc:
             raise APIError(400, str(exc)) from exc
         try:

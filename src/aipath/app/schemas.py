@@ -24,6 +24,8 @@ class CreateKB(BaseModel):
     chunker: Literal["recursive", "fixed", "sliding"] = "recursive"
     chunk_tokens: int = Field(300, ge=16, le=2048)
     chunk_overlap: int = Field(32, ge=0, le=512)
+    dense_window_tokens: int = Field(128, ge=0, le=2048, description=(
+        "Embed each chunk as sentence windows of at most this many tokens; 0: whole chunks."))
 
 
 class KBInfo(BaseModel):

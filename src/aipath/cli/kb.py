@@ -27,13 +27,16 @@ def create(
     chunker: Annotated[str, typer.Option(help="recursive (structure-aware), fixed or sliding.")] = "recursive",
     chunk_tokens: Annotated[int, typer.Option(help="Chunk size in embedding-model tokens.")] = 300,
     overlap: Annotated[int, typer.Option(help="Overlap between chunks, in tokens.")] = 32,
+    dense_window_tokens: Annotated[int, typer.Option(
+        help="Embed each chunk as sentence windows of at most this many tokens and score it "
+             "by its best window; 0 embeds whole chunks.")] = 128,
     home: HomeOption = None,
 ) -> None:
     """Create an empty knowledge base."""
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings
 
     with user_errors(AssertionError):
-        settings = Settings(embedder, index, chunker, chunk_tokens, overlap)
+        settings = Settings(embedder, index, chunker, chunk_tokens, overlap, dense_window_tokens)
     with user_errors(KnowledgeBaseError):
         KnowledgeBase.create(home_dir(home), name, settings).close()
     console.print(f"Created knowledge base [bold]{name}[/]. Next: `aipath kb add {name} PATH…`")

@@ -179,6 +179,8 @@ def eval_retrieval(
     embedder: Annotated[str, typer.Option(help="Embedder for the throw-away knowledge base.")] = "auto",
     chunk_tokens: Annotated[int, typer.Option(help="Chunk size in tokens.")] = 300,
     chunker: Annotated[str, typer.Option(help="recursive, fixed or sliding.")] = "recursive",
+    dense_window_tokens: Annotated[int, typer.Option(
+        help="Dense window size in tokens (0: one vector per chunk).")] = 128,
     home: HomeOption = None,
 ) -> None:
     """Build a throw-away knowledge base from DOCS, retrieve for every question, write OUT,
@@ -193,7 +195,8 @@ def eval_retrieval(
     try:
         items = read_questions(questions)
         settings = Settings(embedder=embedder, chunker=chunker, chunk_tokens=chunk_tokens,
-                            chunk_overlap=min(32, chunk_tokens // 4))
+                            chunk_overlap=min(32, chunk_tokens // 4),
+                            dense_window_tokens=dense_window_tokens)
     except (ValueError, AssertionError) as exc:
         fail(str(exc))
     with Progress(console=err_console, transient=True) as bar:
