@@ -4,12 +4,13 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from aipath.llm import fused_decode
+from aipath.llm import decoder, fused_decode, int8, row_ops_kernel, sampling
 from aipath.llm.config import ModelConfig
 from aipath.llm.decoder import Decoder
 from aipath.llm.fuse import fuse_projections_
 from aipath.llm.generate import generate_tokens
 from aipath.llm.int8 import Int8Linear, quantize_int8_
+from aipath.llm.norms import LayerNorm, RMSNorm
 from aipath.llm.sampling import SamplingParams
 
 pytestmark = pytest.mark.skipif(fused_decode.load_kernel() is None, reason="decode kernel not built here (no g++ or no AVX2)")
@@ -120,3 +121,46 @@ def test_a_row_with_no_allowed_key_averages_them_all_like_the_reference():
             m(torch.tensor([[1, 2], [3, 4]]), cache, valid[:, :2])
             out.append(m(torch.tensor([[5], [6]]), cache, valid))
     assert_close(out[0], out[1], rtol=1e-4, atol=1e-4)
+
+
+def test_final_rms_norm_in_cpp_equals_the_module():
+    norm = RMSNorm(72, eps=1e-5)
+    with torch.no_grad():
+        norm.weight.normal_()
+    x = torch.randn(13, 72) * 3
+    keep = x.clone()
+    assert_close(row_ops_kernel.add_rms_norm(x, None, norm.weight, norm.eps), norm(x), rtol=1e-5, atol=1e-5)
+    assert torch.equal(x, keep)  # no delta: x is left alone
+
+
+def naive(m: Decoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every decode-loop shortcut off: module blocks, torch's gather, torch's final norm, torch's argmax."""
+    m.fused_decode = False
+    monkeypatch.setattr(int8, "load_kernel", lambda: None)  # the embedding's gather (and the dequantising matmul)
+    monkeypatch.setattr(sampling, "argmax_rows", lambda logits: logits.argmax(-1))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_optimised_decode_loop_gives_the_naive_loops_logits_and_greedy_tokens(threads, monkeypatch):
+    torch.set_num_threads(threads)  # the suite's fixture restores one thread afterwards
+    m = model(CFG.with_(vocab_size=200))  # 200: the last embedding panel is padded
+    prompts = [[1, 2, 3, 4, 5], [6, 7], [8]] + [[i, i + 1, i + 2] for i in range(150, 160)]
+    norms = []
+    monkeypatch.setattr(decoder, "add_rms_norm", lambda *a: norms.append(1) or row_ops_kernel.add_rms_norm(*a))
+    fast_logits = decode_logits(m, True, prompts, 6)
+    fast = list(generate_tokens(m, prompts, SamplingParams(max_tokens=20)))
+    assert len(norms) == 6 + 19 and m._plan is not None
+    naive(m, monkeypatch)
+    for a, b in zip(fast_logits, decode_logits(m, False, prompts, 6)):
+        assert_close(a, b, rtol=1e-4, atol=1e-4)
+    assert list(generate_tokens(m, prompts, SamplingParams(max_tokens=20))) == fast
+    assert len(norms) == 6 + 19  # the naive loop never took the C++ final norm
+
+
+def test_a_replaced_final_norm_drops_the_plan():
+    m = model()
+    decode_logits(m, True, [[1, 2]], 1)
+    assert m._plan is not None
+    m.norm = LayerNorm(CFG.dim)
+    decode_logits(m, True, [[1, 2]], 1)
+    assert m._plan is None

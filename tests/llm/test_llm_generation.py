@@ -171,3 +171,47 @@ def test_until_looping_stops_a_looping_stream_and_its_source() -> None:
 
 def iter_gen(items: list[str]):
     yield from items
+
+
+def greedy_rows() -> torch.Tensor:
+    """Float32 rows (V = 1003: not a multiple of 8) with ties, signed zeros, infinities and a tail maximum."""
+    logits = torch.randn(12, 1003, generator=g)
+    logits[1, 5] = logits[1, 700] = 9.0  # a tie: the first index wins
+    logits[2, 640] = logits[2, 641] = logits[2, 1001] = 9.0  # within one vector of 8, and in the tail
+    logits[3, 1000] = 50.0  # the maximum in the tail (past the last full vector)
+    logits[4] = 0.0  # all equal
+    logits[5] = float("-inf")  # all -inf
+    logits[6] = -1.0
+    logits[6, 9], logits[6, 3] = 0.0, -0.0  # -0.0 == 0.0: the first of them
+    logits[7, 500] = logits[7, 20] = float("inf")
+    logits[8] = -3.0
+    logits[8, 1002] = -2.0  # the very last value
+    logits[9, 0] = 100.0  # the very first value
+    return logits
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_greedy_pick_is_torch_argmax_with_its_tie_breaking(threads, monkeypatch):
+    from aipath.llm import row_ops_kernel, sampling
+
+    torch.set_num_threads(threads)  # the suite's fixture restores one thread afterwards
+    logits = greedy_rows()
+    want = logits.argmax(-1)
+    assert want[1] == 5 and want[2] == 640 and want[4] == 0 and want[5] == 0 and want[6] == 3 and want[7] == 20
+    calls = []
+    monkeypatch.setattr(sampling, "argmax_rows", lambda x: calls.append(1) or row_ops_kernel.argmax_rows(x))
+    greedy = SamplingParams(temperature=0)
+    assert torch.equal(sampling.next_tokens(logits, greedy, None, None), want) and calls == [1]
+    assert torch.equal(row_ops_kernel.argmax_rows(logits), want) and row_ops_kernel.argmax(logits) == want.tolist()
+    assert [row_ops_kernel.argmax_rows(row[None]).item() for row in logits] == want.tolist()
+    view = torch.cat([logits, logits], 1)[:, 3 : 3 + 1003]  # rows at a stride, not at 8-float boundaries
+    assert torch.equal(row_ops_kernel.argmax_rows(view), view.argmax(-1))
+    assert torch.equal(row_ops_kernel.argmax_rows(logits[:, ::2]), logits[:, ::2].argmax(-1))  # strided columns: torch
+    assert torch.equal(row_ops_kernel.argmax_rows(logits.double()), want)  # other dtypes: torch
+    history = torch.randint(0, 1003, (12, 4), generator=g)
+    with_penalty = SamplingParams(temperature=0, repetition_penalty=1.3)
+    assert torch.equal(sampling.next_tokens(logits, with_penalty, history, None), repetition_penalty(logits, history, 1.3).argmax(-1))
+    logits[10, 17] = float("nan")  # torch ranks NaN highest; the kernel hands such rows to torch
+    assert torch.equal(sampling.next_tokens(logits, greedy, None, None), logits.argmax(-1))
+    assert row_ops_kernel.argmax_rows(logits)[10] == 17
+    assert row_ops_kernel.argmax_rows(torch.empty(0, 5)).shape == (0,)

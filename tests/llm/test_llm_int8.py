@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
-from aipath.llm import int8
+from aipath.llm import int8, int8_kernel
 from aipath.llm.config import ModelConfig
 from aipath.llm.decoder import Decoder
 from aipath.llm.int8 import Int8Embedding, Int8Linear, panel_rows, quantize_int8_, quantize_per_channel, to_panels
@@ -97,3 +97,32 @@ def test_kernel_pool_survives_fork_and_concurrent_callers():
     with ThreadPoolExecutor(4) as callers:
         for got in callers.map(lambda _: layer(x), range(32)):
             assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+@needs_kernel
+@pytest.mark.parametrize("tied", [True, False])
+def test_embedding_lookup_in_cpp_equals_torch_gather_bit_for_bit(tied, monkeypatch):
+    cfg = ModelConfig.llama(vocab_size=37, dim=40, n_layers=1, n_heads=4, hidden_dim=48, max_seq_len=16, tie_embeddings=tied)
+    emb = quantize_int8_(Decoder(cfg).eval()).embed
+    ids = torch.tensor([[0, 15, 16, 17, 36], [36, 3, 3, 31, 32]])  # panel edges, the last real row, repeats
+    calls = []
+    monkeypatch.setattr(int8, "q8_embed", lambda *a: calls.append(1) or int8_kernel.q8_embed(*a))
+    fast = [emb(ids), emb(ids[0]), emb(ids[:, :1]), emb(torch.tensor([39]))]  # 39: a padding row of the last panel
+    assert len(calls) == 4 and fast[0].shape == (2, 5, 40) and fast[2].shape == (2, 1, 40)
+    monkeypatch.setattr(int8, "load_kernel", lambda: None)
+    slow = [emb(ids), emb(ids[0]), emb(ids[:, :1]), emb(torch.tensor([39]))]
+    assert len(calls) == 4
+    for a, b in zip(fast, slow):
+        assert a.dtype == b.dtype == torch.float32 and torch.equal(a, b)
+    assert torch.equal(slow[0], panel_rows(emb.panels, ids).float() * emb.scale[ids, None])
+
+
+@needs_kernel
+def test_embedding_ids_outside_the_table_behave_as_torch_indexing():
+    emb = quantize_int8_(Decoder(ModelConfig.llama(vocab_size=20, dim=16, n_layers=1, n_heads=2, hidden_dim=32, max_seq_len=8)).eval()).embed
+    assert emb.scale.shape[0] == 32  # two panels: rows 20-31 are padding
+    assert int8_kernel.q8_embed(emb.panels, emb.scale, torch.tensor([3, 32])) is None  # the kernel refuses ...
+    with pytest.raises(IndexError):  # ... and torch reports it
+        emb(torch.tensor([3, 32]))
+    assert torch.equal(emb(torch.tensor([-1])), emb(torch.tensor([31])))  # torch's negative indexing, as before
+    assert torch.equal(emb(torch.tensor([2, 5], dtype=torch.int32)), emb(torch.tensor([2, 5])))  # int32 ids: torch's path

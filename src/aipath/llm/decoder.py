@@ -3,7 +3,8 @@
 Pre-norm residual blocks: ``x = x + attn(norm(x))``, ``x = x + mlp(norm(x))``. Tokens go
 in, next-token logits come out. With a ``KVCache`` the same ``forward`` serves both the
 prefill (many tokens) and decoding (one token per row at a time). Decoding steps of int8
-Llama-family models run each block as one C++ call (``fused_decode``); ``fused_decode =
+Llama-family models run each block as one C++ call (``fused_decode``), and the final RMSNorm
+too (``row_ops_kernel``); ``fused_decode =
 False`` keeps them on the modules (the reference the tests compare with).
 """
 
@@ -19,6 +20,7 @@ from aipath.llm.kv_cache import KVCache
 from aipath.llm.mlp import make_mlp
 from aipath.llm.norms import make_norm
 from aipath.llm.positions import LearnedPositions, RotaryEmbedding, SinusoidalPositions
+from aipath.llm.row_ops_kernel import add_rms_norm
 
 
 class DecoderBlock(nn.Module):
@@ -81,7 +83,8 @@ class Decoder(nn.Module):
                 x = self.embed(tokens)[:, 0].contiguous()
                 plan.run(x, positions[:, 0].expand(x.shape[0]), self.rope, cache, key_valid)
                 cache.advance(1)
-                return self.lm_head(self.norm(x[:, None]))
+                h = add_rms_norm(x, None, self.norm.weight, self.norm.eps)  # the final RMSNorm in C++, as the blocks'
+                return self.lm_head(h[:, None])
         mask = build_mask(t, start, key_valid)
         x = self.embed(tokens)
         if self.pos is not None:

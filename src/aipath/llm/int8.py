@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aipath.llm.int8_kernel import PANEL, load_kernel, q8_linear
+from aipath.llm.int8_kernel import PANEL, load_kernel, q8_embed, q8_linear
 
 
 def quantize_per_channel(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,6 +86,14 @@ class Int8Embedding(nn.Module):
         self.register_buffer("scale", scale)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        panels, scale = self.panels, self.scale
+        if (ids.dtype == torch.int64 and ids.device.type == panels.device.type == "cpu" and scale.dtype == torch.float32
+                and panels.is_contiguous() and scale.is_contiguous() and load_kernel() is not None):
+            # The same bits as below, without torch's advanced indexing: that gather starts an OpenMP
+            # team, which the shared 2-core machine stalled for 4-8 ms a decode step at 2 threads.
+            rows = q8_embed(panels, scale, ids.reshape(-1))
+            if rows is not None:  # None: an id outside the table, which torch reports
+                return rows.view(*ids.shape, rows.shape[1])
         return panel_rows(self.panels, ids).float() * self.scale[ids].unsqueeze(-1)
 
 

@@ -197,8 +197,8 @@ def load_kernel() -> ctypes.CDLL | None:
     if lib is not None:
         lib.q8_linear.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
         lib.q8_linear.restype = None
-        lib.q8_embed_rows.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_void_p]
-        lib.q8_embed_rows.restype = None
+        lib.q8_embed_rows.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long, ctypes.c_long, ctypes.c_long, ctypes.c_void_p]
+        lib.q8_embed_rows.restype = ctypes.c_int
     return lib
 
 
@@ -223,12 +223,15 @@ def q8_linear(x: torch.Tensor, panels: torch.Tensor, scale: torch.Tensor, bias: 
     return y
 
 
-def q8_embed(panels: torch.Tensor, scale: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """``Int8Embedding``'s rows ``ids`` (N,) int64 as float32 ``(N, K)``, on the calling thread (no OpenMP team)."""
+def q8_embed(panels: torch.Tensor, scale: torch.Tensor, ids: torch.Tensor) -> torch.Tensor | None:
+    """``Int8Embedding``'s rows ``ids`` (N,) int64 as float32 ``(N, K)``, on the calling thread (no
+    OpenMP team); None when an id is outside the table's (padded) rows."""
     lib = load_kernel()
     assert lib is not None and ids.dtype == torch.int64 and ids.dim() == 1 and panels.is_contiguous() and scale.is_contiguous()
+    assert scale.dtype == torch.float32 and panels.dtype == torch.int8
     ids = ids.contiguous()
     k = panels.shape[1]
     out = torch.empty(ids.shape[0], k)
-    lib.q8_embed_rows(panels.data_ptr(), scale.data_ptr(), ids.data_ptr(), ids.shape[0], k, out.data_ptr())
+    if lib.q8_embed_rows(panels.data_ptr(), scale.data_ptr(), ids.data_ptr(), ids.shape[0], k, min(scale.shape[0], panels.shape[0] * PANEL), out.data_ptr()):
+        return None
     return out

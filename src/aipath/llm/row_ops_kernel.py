@@ -11,8 +11,17 @@ Numbers: rope and the residual add are the same IEEE operations as the torch mod
 for bit: rope is compiled without FMA contraction); RMSNorm's sum of squares and SiLU's
 exponential round differently in the last bits (an 8-lane sum; a Cephes-style exp).
 
-Compiled into ``int8_kernel``'s library (after ``native.AVX2_MATH``).
+Compiled into ``int8_kernel``'s library (after ``native.AVX2_MATH``). The Python wrappers at
+the end (``add_rms_norm``, ``argmax_rows``) are the ones the LLM's decode loop and the serving
+engine (``aipath.serve.fused_ops``) both call.
 """
+
+from __future__ import annotations
+
+import ctypes
+from functools import lru_cache
+
+import torch
 
 ROW_OPS_SOURCE = r"""
 #include <cmath>
@@ -109,12 +118,16 @@ inline long argmax(const float* row, long v) {
 // as aipath.llm.int8.Int8Embedding: one exact int8 -> float conversion and one product per value.
 // Torch's advanced indexing for the same gather starts an OpenMP team, which on the shared 2-core
 // machine waited out a scheduler time slice (4-8 ms at 2 threads instead of 0.05 ms) once a step.
-extern "C" void q8_embed_rows(const int8_t* panels, const float* scale, const long* ids, long n, long K, float* out) {
+// Returns 1, writing nothing, when an id is outside [0, rows) (the caller asks torch, which raises).
+extern "C" int q8_embed_rows(const int8_t* panels, const float* scale, const long* ids, long n, long K, long rows, float* out) {
+    for (long r = 0; r < n; ++r)
+        if (ids[r] < 0 || ids[r] >= rows) return 1;
     for (long r = 0; r < n; ++r) {
         const int8_t* col = panels + (ids[r] / 16) * K * 16 + ids[r] % 16;
         const float s = scale[ids[r]];
         for (long k = 0; k < K; ++k) out[r * K + k] = float(col[k * 16]) * s;
     }
+    return 0;
 }
 
 extern "C" void add_rms_norm(float* x, const float* delta, const float* w, float* h, long n, long d, float eps) {
@@ -150,3 +163,53 @@ extern "C" int argmax_rows(const float* x, long n, long v, long ld, long* out) {
     return 0;
 }
 """
+
+
+@lru_cache(maxsize=1)
+def load() -> ctypes.CDLL | None:
+    """``int8_kernel``'s library with the row operations' signatures set, or None where it cannot run here."""
+    from aipath.llm import int8_kernel  # here, not at the top: int8_kernel imports this module's source
+
+    lib = int8_kernel.load_kernel()
+    if lib is not None:
+        p, i, f = ctypes.c_void_p, ctypes.c_long, ctypes.c_float
+        lib.add_rms_norm.argtypes = [p, p, p, p, i, i, f]
+        lib.rope_write.argtypes = [p, p, p, i, i, i, i, i, i, i, p, p, p, p, p, p, p]
+        lib.silu_mul.argtypes = [p, p, i, i, i, p]
+        lib.argmax_rows.argtypes = [p, i, i, i, p]
+        lib.argmax_rows.restype = ctypes.c_int
+        for fn in (lib.add_rms_norm, lib.rope_write, lib.silu_mul):
+            fn.restype = None
+    return lib
+
+
+def add_rms_norm(x: torch.Tensor, delta: torch.Tensor | None, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """``x += delta`` in place (when given), then ``rmsnorm(x) * weight``; ``x`` (N, D) contiguous float32.
+
+    Equal to ``norms.RMSNorm`` up to float rounding (the sum of squares is an 8-lane sum)."""
+    n, d = x.shape
+    assert x.is_contiguous() and x.dtype == weight.dtype == torch.float32 and (delta is None or delta.is_contiguous())
+    h = torch.empty_like(x)
+    load().add_rms_norm(x.data_ptr(), None if delta is None else delta.data_ptr(), weight.data_ptr(), h.data_ptr(), n, d, eps)
+    return h
+
+
+def argmax_rows(logits: torch.Tensor) -> torch.Tensor:
+    """``logits.argmax(-1)`` (int64) for rows (N, V): the first largest index of each row, as torch.
+
+    Float32 CPU rows with unit column stride go through one vectorised C++ pass on the calling
+    thread (torch's reduction is ten times slower over a 49k vocabulary, and at 2 threads it
+    starts an OpenMP team that a loaded CPU may stall); torch answers everything else (NaN
+    rows, other dtypes or devices, no kernel)."""
+    lib = load()
+    if lib is None or logits.dtype != torch.float32 or logits.device.type != "cpu" or logits.dim() != 2 or logits.stride(-1) != 1 or 0 in logits.shape:
+        return logits.argmax(-1)
+    out = torch.empty(logits.shape[0], dtype=torch.long)
+    if lib.argmax_rows(logits.data_ptr(), logits.shape[0], logits.shape[1], logits.stride(0), out.data_ptr()):
+        return logits.argmax(-1)
+    return out
+
+
+def argmax(logits: torch.Tensor) -> list[int]:
+    """``argmax_rows(logits).tolist()``."""
+    return argmax_rows(logits).tolist()

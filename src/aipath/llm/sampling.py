@@ -4,7 +4,8 @@ Applied in ``transformers``' order. Temperature divides the logits (below 1 shar
 above 1 flattens); top-k keeps the k best tokens; top-p keeps the smallest set of best
 tokens whose probabilities add up to ``p`` (nucleus sampling); the repetition penalty
 makes tokens already in the context less likely (CTRL's rule: divide positive logits,
-multiply negative ones). Temperature 0 means greedy: always the argmax.
+multiply negative ones). Temperature 0 means greedy: always the argmax (the first largest
+index, as ``torch.argmax``; float32 rows take ``row_ops_kernel``'s C++ pass).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+
+from aipath.llm.row_ops_kernel import argmax_rows
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def next_tokens(logits: torch.Tensor, params: SamplingParams, history: torch.Ten
     if params.repetition_penalty != 1.0 and history is not None:
         logits = repetition_penalty(logits, history, params.repetition_penalty)
     if params.temperature == 0:
-        return logits.argmax(dim=-1)
+        return argmax_rows(logits) if logits.dim() == 2 else logits.argmax(dim=-1)
     logits = logits / params.temperature
     if params.top_k:
         logits = top_k_filter(logits, params.top_k)

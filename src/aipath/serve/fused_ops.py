@@ -11,8 +11,9 @@ at a time through this module:
   written to their slots in the paged pool, q written token-major for attention;
 - ``silu_mul``: ``silu(gate) * up`` straight out of the gate/up projection.
 
-``argmax`` is the sampler's greedy pick, first largest index as ``torch.argmax``; ``embed``
-looks up int8 embedding rows without starting torch's OpenMP team.
+``add_rms_norm``, ``argmax`` (the sampler's greedy pick, first largest index as
+``torch.argmax``) and ``load`` are ``row_ops_kernel``'s wrappers, shared with the LLM's own
+decode loop; ``embed`` relies on ``Int8Embedding``'s C++ row lookup.
 
 The C++ is compiled into ``int8_kernel``'s library on first use; without it the runner
 keeps the torch operations. The tests compare this path with the torch one.
@@ -20,37 +21,11 @@ keeps the torch operations. The tests compare this path with the torch one.
 
 from __future__ import annotations
 
-import ctypes
-from functools import lru_cache
-
 import torch
 
-from aipath.llm import int8_kernel
-from aipath.llm.int8 import Int8Embedding
+from aipath.llm.row_ops_kernel import add_rms_norm, argmax, load
 
-
-@lru_cache(maxsize=1)
-def load() -> ctypes.CDLL | None:
-    """The compiled kernels, or None (with a warning saying why) where they cannot run here."""
-    lib = int8_kernel.load_kernel()
-    if lib is not None:
-        p, i, f = ctypes.c_void_p, ctypes.c_long, ctypes.c_float
-        lib.add_rms_norm.argtypes = [p, p, p, p, i, i, f]
-        lib.rope_write.argtypes = [p, p, p, i, i, i, i, i, i, i, p, p, p, p, p, p, p]
-        lib.silu_mul.argtypes = [p, p, i, i, i, p]
-        lib.argmax_rows.argtypes = [p, i, i, i, p]
-        lib.argmax_rows.restype = ctypes.c_int
-        for fn in (lib.add_rms_norm, lib.rope_write, lib.silu_mul):
-            fn.restype = None
-    return lib
-
-
-def add_rms_norm(x: torch.Tensor, delta: torch.Tensor | None, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    """``x += delta`` in place (when given), then ``rmsnorm(x) * weight``; ``x`` (N, D) contiguous float32."""
-    n, d = x.shape
-    h = torch.empty_like(x)
-    load().add_rms_norm(x.data_ptr(), None if delta is None else delta.data_ptr(), weight.data_ptr(), h.data_ptr(), n, d, eps)
-    return h
+__all__ = ["add_rms_norm", "argmax", "embed", "load", "rope_write", "silu_mul"]
 
 
 def rope_write(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, kv_heads: int, head_dim: int, cos: torch.Tensor, sin: torch.Tensor,
@@ -74,22 +49,6 @@ def silu_mul(gate: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def argmax(logits: torch.Tensor) -> list[int]:
-    """``logits.argmax(-1).tolist()`` for float32 rows (N, V) with unit column stride: the first
-    largest index of each row, in one vectorised pass instead of torch's scalar-order reduction
-    (ten times faster over a 49k vocabulary). Torch answers where it cannot (NaN, no kernel)."""
-    lib = load()
-    if lib is None or logits.dtype != torch.float32 or logits.device.type != "cpu" or logits.stride(-1) != 1 or logits.dim() != 2:
-        return logits.argmax(-1).tolist()
-    out = torch.empty(logits.shape[0], dtype=torch.long)
-    if lib.argmax_rows(logits.data_ptr(), logits.shape[0], logits.shape[1], logits.stride(0), out.data_ptr()):
-        return logits.argmax(-1).tolist()
-    return out.tolist()
-
-
 def embed(table: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
-    """``table(tokens).contiguous()`` for (N,) token ids; int8 tables through the C++ lookup
-    (torch's gather starts an OpenMP team, and a shared CPU may stall it for a time slice)."""
-    if isinstance(table, Int8Embedding) and load() is not None:
-        return int8_kernel.q8_embed(table.panels, table.scale, tokens)
+    """``table(tokens).contiguous()`` for (N,) token ids (an ``Int8Embedding`` looks its rows up in C++)."""
     return table(tokens).contiguous()
