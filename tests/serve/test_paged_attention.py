@@ -155,13 +155,3 @@ def test_fused_argmax_picks_torchs_index_ties_and_nan_included():
     logits[5, 17] = float("nan")  # torch ranks NaN highest; the kernel hands such rows to torch
     assert fused_ops.argmax(logits) == logits.argmax(-1).tolist()
     assert fused_ops.argmax(logits[:, ::2]) == logits[:, ::2].argmax(-1).tolist()  # strided: torch's own
-
-
-@pytest.mark.skipif(fused_ops.load() is None, reason="no g++ / AVX2 here")
-def test_fused_int8_embedding_lookup_equals_the_module_bit_for_bit():
-    from aipath.llm.int8 import quantize_int8_
-
-    model = quantize_int8_(copy.deepcopy(tiny_decoder()))
-    ids = torch.tensor([0, 15, 16, 17, 255, 256, 3, 3])  # panel edges, the last (padded) panel, a repeat
-    got = fused_ops.embed(model.embed, ids)
-    assert got.is_contiguous() and torch.equal(got, model.embed(ids))
