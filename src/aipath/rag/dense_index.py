@@ -11,6 +11,7 @@ drops them all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -74,21 +75,27 @@ class DenseIndex:
         if not len(self) or k <= 0:
             return []
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
+        top = self._flat_ranking(query[0]) if self.kind == "flat" else self._graph_ranking(query)
         fetch = 2 * k  # a chunk has a window or two: usually one round is enough
         while True:  # ask for more vectors until k distinct ids turn up (or all were seen)
             fetch = min(fetch, len(self))
-            hits = self._flat_search(query[0], fetch) if self.kind == "flat" else self._graph_search(query, fetch)
-            best = _best_per_id(hits)
+            best = _best_per_id(top(fetch))
             if len(best) >= k or fetch == len(self):
                 return best[:k]
             fetch *= 4
 
-    def _graph_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        scores, ids = self._index.search(query, k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+    def _graph_ranking(self, query: np.ndarray) -> Callable[[int], list[tuple[int, float]]]:
+        """The best ``n`` vectors' (id, score) for any ``n``; each call searches the graph."""
 
-    def _flat_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Exact search as one BLAS matrix-vector product over FAISS's own storage.
+        def top(n: int) -> list[tuple[int, float]]:
+            scores, ids = self._index.search(query, n)
+            return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+        return top
+
+    def _flat_ranking(self, query: np.ndarray) -> Callable[[int], list[tuple[int, float]]]:
+        """Exact search as one BLAS matrix-vector product over FAISS's own storage, scored
+        once however many vectors a search then asks for.
 
         For a single query FAISS scans the rows on one thread; the BLAS product uses every
         core and was about 2x faster at 100k chunks (``aipath bench rag``). Same scores.
@@ -98,10 +105,14 @@ class DenseIndex:
         flat = faiss.downcast_index(self._index.index)
         matrix = faiss.rev_swig_ptr(flat.get_xb(), len(self) * self.dim).reshape(-1, self.dim)
         scores = matrix @ query
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best], kind="stable")]
         ids = faiss.vector_to_array(self._index.id_map)
-        return [(int(ids[i]), float(scores[i])) for i in best]
+
+        def top(n: int) -> list[tuple[int, float]]:
+            best = np.argpartition(-scores, n - 1)[:n]
+            best = best[np.argsort(-scores[best], kind="stable")]
+            return [(int(ids[i]), float(scores[i])) for i in best]
+
+        return top
 
     def save(self, path: Path) -> None:
         import faiss
