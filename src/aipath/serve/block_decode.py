@@ -44,7 +44,7 @@ class BlockDecode:
         (group,) = lay.groups
         assert group.q_len == 1 and group.tables.dtype == torch.int64
         model = self.model
-        x = fused_ops.embed(model.embed, lay.tokens)  # (B, dim): the residual stream, updated in place
+        x = model.embed(lay.tokens).contiguous()  # (B, dim): the residual stream, updated in place
         tables = BlockTables.of(group.tables, group.lens, self.block_size)
         self.plan.run_paged(x, lay.positions, model.rope, self.k_cache, self.v_cache, tables)
         # Every row samples in a decode step, in order; otherwise index_select: ``x[index]`` started an

@@ -13,7 +13,7 @@ at a time through this module:
 
 ``add_rms_norm``, ``argmax`` (the sampler's greedy pick, first largest index as
 ``torch.argmax``) and ``load`` are ``row_ops_kernel``'s wrappers, shared with the LLM's own
-decode loop; ``embed`` relies on ``Int8Embedding``'s C++ row lookup.
+decode loop. (Embedding rows need no op here: ``Int8Embedding`` looks them up in C++.)
 
 The C++ is compiled into ``int8_kernel``'s library on first use; without it the runner
 keeps the torch operations. The tests compare this path with the torch one.
@@ -25,7 +25,7 @@ import torch
 
 from aipath.llm.row_ops_kernel import add_rms_norm, argmax, load
 
-__all__ = ["add_rms_norm", "argmax", "embed", "load", "rope_write", "silu_mul"]
+__all__ = ["add_rms_norm", "argmax", "load", "rope_write", "silu_mul"]
 
 
 def rope_write(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, kv_heads: int, head_dim: int, cos: torch.Tensor, sin: torch.Tensor,
@@ -47,8 +47,3 @@ def silu_mul(gate: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
     out = gate.new_empty(n, hidden)
     load().silu_mul(gate.data_ptr(), up.data_ptr(), gate.stride(0), n, hidden, out.data_ptr())
     return out
-
-
-def embed(table: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
-    """``table(tokens).contiguous()`` for (N,) token ids (an ``Int8Embedding`` looks its rows up in C++)."""
-    return table(tokens).contiguous()

@@ -73,7 +73,7 @@ def run(runner: ModelRunner, blocks: list[Block], lay: BatchLayout) -> torch.Ten
     multiplication before it is overwritten), and the pointers handed to the kernels."""
     model, cfg, ops = runner.model, runner.model.cfg, fused_ops.load()
     heads, kv, hd = cfg.n_heads, cfg.kv_heads, cfg.head_size
-    x = fused_ops.embed(model.embed, lay.tokens)  # (N, dim): the residual stream, updated in place
+    x = model.embed(lay.tokens).contiguous()  # (N, dim): the residual stream, updated in place
     n, dim = x.shape
     h, q, att = torch.empty_like(x), x.new_empty(n, heads, hd), x.new_empty(n, heads, hd)
     xp, hp, qp, attp = x.data_ptr(), h.data_ptr(), q.data_ptr(), att.data_ptr()
