@@ -66,7 +66,7 @@ def next_tokens(logits: torch.Tensor, params: SamplingParams, history: torch.Ten
     if params.repetition_penalty != 1.0 and history is not None:
         logits = repetition_penalty(logits, history, params.repetition_penalty)
     if params.temperature == 0:
-        return argmax_rows(logits) if logits.dim() == 2 else logits.argmax(dim=-1)
+        return argmax_rows(logits)  # rows it cannot take (not 2-D, NaN, ...) it hands to torch
     logits = logits / params.temperature
     if params.top_k:
         logits = top_k_filter(logits, params.top_k)
