@@ -123,6 +123,27 @@ def test_reembed_changes_dimension_without_crashing(home: Path, corpus: Path, te
     assert len(dense) == kb.chunk_count()
 
 
+def test_reembed_refuses_when_another_writer_committed_meanwhile(home: Path, corpus: Path, tei: TEIStub) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    files = _files(corpus)
+    add_documents(kb, files)
+    last = kb.documents()[-1]
+    other = KnowledgeBase(home, "t")
+
+    def swap_last_document(stage: str, done: int, total: int) -> None:
+        # SQLite may hand the freed chunk ids to the new rows, so only the generation tells.
+        if done == total:
+            remove_document(other, last.name)
+            add_documents(other, [SourceFile("swapped.txt", b"Completely different text about tokenizers.")])
+
+    with pytest.raises(RuntimeError, match="changed while re-embedding"):
+        reembed(kb, f"tei:{tei.url}", progress=swap_last_document)
+    assert kb.meta["embedder"] == "minilm" and kb.meta["dim"] == 384
+    dense, bm25 = kb.indexes()
+    assert len(dense) == len(bm25) == kb.chunk_count()
+    assert "swapped.txt" in [d.name for d in kb.documents()]
+
+
 def test_remote_dimension_change_is_a_clear_error(home: Path, corpus: Path, tei: TEIStub) -> None:
     kb = KnowledgeBase.create(home, "t", Settings(embedder=f"tei:{tei.url}"))
     add_documents(kb, _files(corpus)[:1])

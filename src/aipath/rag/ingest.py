@@ -134,12 +134,14 @@ def remove_document(kb: KnowledgeBase, ref: str) -> store.DocumentRow:
 def reembed(kb: KnowledgeBase, spec: str, progress: Progress = _noop) -> int:
     """Embed every chunk again with another model; the old vectors stay until commit."""
     embedder = get_embedder(spec)
+    # Read before the rows: a writer committing in between then shows up as a changed generation.
+    generation = kb.meta["generation"]
     ids, sections = store.all_chunk_sections(kb.db)
     owners, vectors = _embed_windows(embedder, sections, kb.meta.get("dense_window_tokens", 0), progress)
     dense = DenseIndex(embedder.dim, kb.meta["index"])
     dense.add([ids[i] for i in owners], vectors)
     with kb.transaction():
-        if store.all_chunk_sections(kb.db)[0] != ids:
+        if kb.meta["generation"] != generation:
             raise RuntimeError("the knowledge base changed while re-embedding; run it again")
         kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
                              embedder_name=embedder.name, dim=embedder.dim)
