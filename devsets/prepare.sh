@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
 # Copy each development set's source documents into <root>/<set>/docs/ (flat).
-# Usage: devsets/prepare.sh [ROOT]   (default ROOT=/tmp/aipath-devsets)
+# Usage: devsets/prepare.sh [ROOT] [SET ...]   (default ROOT=/tmp/aipath-devsets, every set)
+# Only the documentation packages of the chosen sets need to be installed.
 # Files are copied with `cp -p` so modification times stay fixed: the eval command keys
 # its cached knowledge base on path + size + mtime, so re-running prepare.sh keeps the cache.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="${1:-/tmp/aipath-devsets}"
-sets=(py-library py-tutorial debian-faq-zh debian-ref-zh)
+shift || true
+sets=("$@")
+# debian-maint-zh and git-manual are confirmation sets (see README.md)
+[ ${#sets[@]} -gt 0 ] || sets=(py-library py-tutorial debian-faq-zh debian-ref-zh debian-maint-zh git-manual)
 
 missing=()
-[ -d /usr/share/doc/python3.11/html/library ] || missing+=(python3.11-doc)
-[ -d /usr/share/debian-reference ] || missing+=(debian-reference-zh-cn)
-[ -d /usr/share/doc/debian/FAQ/zh-cn ] || missing+=(debian-faq-zh-cn)
+for set in "${sets[@]}"; do
+    case "$set" in
+        py-library|py-tutorial) dir=/usr/share/doc/python3.11/html/library pkg=python3.11-doc ;;
+        debian-faq-zh) dir=/usr/share/doc/debian/FAQ/zh-cn pkg=debian-faq-zh-cn ;;
+        debian-ref-zh) dir=/usr/share/debian-reference pkg=debian-reference-zh-cn ;;
+        debian-maint-zh) dir=/usr/share/doc/maint-guide-zh-cn/html pkg=maint-guide-zh-cn ;;
+        git-manual) dir=/usr/share/doc/git-doc pkg=git-doc ;;
+        *) echo "unknown set $set" >&2; exit 1 ;;
+    esac
+    [ -d "$dir" ] || [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
+done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "missing documentation packages; install them with:" >&2
     echo "  sudo apt-get install ${missing[*]}" >&2

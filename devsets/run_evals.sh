@@ -2,6 +2,8 @@
 # Run the retrieval eval on every development set in every mode, one run at a time.
 # Usage: devsets/run_evals.sh [ROOT] [SET ...]
 #   SET is a base set or a format variant of prepare_formats.sh (e.g. debian-ref-zh-pdf).
+#   The default is the four development sets; name the confirmation sets debian-maint-zh
+#   and git-manual explicitly (they are for checking, not tuning: see README.md).
 #   ROOT defaults to /tmp/aipath-devsets (as prepared by devsets/prepare.sh); the knowledge
 #   bases are cached under /tmp/aipath-eval-home (override with AIPATH_EVAL_HOME).
 # Each run's printed output goes to ROOT/<set>/<mode>.txt and the per-question results to
@@ -16,8 +18,13 @@ sets=("$@")
 home="${AIPATH_EVAL_HOME:-/tmp/aipath-eval-home}"
 modes=(${MODES:-bm25 dense hybrid})
 
-"$here/prepare.sh" "$root" >/dev/null
-"$here/prepare_formats.sh" "$root" >/dev/null
+# prepare only what was asked for, so a set runs with just its own documentation package
+base=() variants=0
+for set in "${sets[@]}"; do
+    if [ -f "$here/$set/files.txt" ]; then base+=("$set"); else variants=1; fi
+done
+[ ${#base[@]} -eq 0 ] || "$here/prepare.sh" "$root" "${base[@]}" >/dev/null
+[ "$variants" -eq 0 ] || "$here/prepare_formats.sh" "$root" >/dev/null
 for set in "${sets[@]}"; do
     questions="$here/$set/questions.jsonl"
     [ -f "$questions" ] || questions="$root/$set/questions.jsonl"  # a format variant

@@ -21,7 +21,8 @@ from aipath.rag.evaluation import is_relevant_passage, normalise
 from aipath.rag.loaders import load_file
 
 HERE = Path(__file__).resolve().parent
-SETS = ("py-library", "py-tutorial", "debian-faq-zh", "debian-ref-zh")
+SETS = ("py-library", "py-tutorial", "debian-faq-zh", "debian-ref-zh",
+        "debian-maint-zh", "git-manual")  # the last two: confirmation sets, see README.md
 WINDOW, STEP = 600, 200
 KEYS = ("id", "question", "answer", "gold_quote")
 
