@@ -34,9 +34,16 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
-# Optional: llama.cpp (llama-cpp-python, compiled from source) as the benchmarks' peer.
-peers: install
+# Optional: llama.cpp as the benchmarks' peer: llama-cpp-python (compiled from source) for
+# `aipath bench llm`, and llama.cpp's own `llama-server` from the same source for
+# `aipath bench serve`. About 30 minutes on 2 cores.
+# The version pinned in pyproject's `peers` extra, so both peers are the same llama.cpp.
+LLAMA_CPP_PYTHON := $(shell sed -n 's/.*llama-cpp-python\[server\]==\([0-9.]*\).*/\1/p' pyproject.toml)
+peers: install $(VENV)/bin/llama-server
 	$(PIP) install -e '.[dev,peers]'
+
+$(VENV)/bin/llama-server: | $(STAMP)
+	scripts/build-llama-server.sh $(VENV) $(LLAMA_CPP_PYTHON)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

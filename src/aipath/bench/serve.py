@@ -6,7 +6,8 @@ concurrency level: total output tokens/s over the wall time of the whole wave, t
 first token (TTFT) and inter-token latency (ITL) p50/p95, from the clients' side. Peers in
 the same run: (a) the same requests one at a time through ``transformers`` ``generate``
 (SmolLM2 from the same GGUF), (b) llama.cpp's ``llama-server`` with one slot per client,
-when the binary is on PATH, else llama-cpp-python's server (sequential) when installed.
+when the binary is on PATH (``make peers`` builds it into the venv), else llama-cpp-python's
+server (sequential) when installed.
 A benchmark, not a test: numbers depend on the machine's load.
 """
 
@@ -111,12 +112,15 @@ def llama_server(clients: list[int], new_tokens: int) -> list[Row]:
     from aipath.llm.local import smollm2_path
 
     model, threads = str(smollm2_path()), str(os.cpu_count() or 1)
-    binary = shutil.which("llama-server")
+    # `make peers` installs it beside this interpreter, which need not be on PATH.
+    search_path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    binary = shutil.which("llama-server", path=search_path)
     if binary is not None:
         name, ready = "llama.cpp server", "/health"
 
         def command(port: int, n: int) -> list[str]:
-            return [binary, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-np", str(n), "-c", str(n * (new_tokens + 128))]
+            return [binary, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-t", threads, "-tb", threads,
+                    "-np", str(n), "-c", str(n * (new_tokens + 128))]
     elif importlib.util.find_spec("llama_cpp") is not None:
         name, ready = "llama-cpp-python server (one request at a time)", "/v1/models"
 
