@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -109,6 +110,8 @@ def llama_server(clients: list[int], new_tokens: int) -> list[Row]:
     """llama.cpp as a server (restarted per level): ``llama-server`` with one parallel slot per
     client if it is on PATH, else llama-cpp-python's server (it answers one request at a time; told to queue the rest
     rather than interrupt the running one)."""
+    import httpx
+
     from aipath.llm.local import smollm2_path
 
     model, threads = str(smollm2_path()), str(os.cpu_count() or 1)
@@ -134,13 +137,21 @@ def llama_server(clients: list[int], new_tokens: int) -> list[Row]:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        proc = subprocess.Popen(command(port, n), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_healthy(f"http://127.0.0.1:{port}", proc=proc, path=ready)
-            rows += measure_server(name, f"http://127.0.0.1:{port}", "smollm2", [n], new_tokens)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        with tempfile.TemporaryFile() as log:
+            proc = subprocess.Popen(command(port, n), stdout=subprocess.DEVNULL, stderr=log)
+            try:
+                wait_healthy(f"http://127.0.0.1:{port}", proc=proc, path=ready)
+                rows += measure_server(name, f"http://127.0.0.1:{port}", "smollm2", [n], new_tokens)
+            except (RuntimeError, httpx.HTTPError) as error:
+                # A broken peer must not cost the rows already measured; say why it failed.
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-1000:]
+                print(f"{name} failed at {n} clients ({error}); no further rows for it. Its last output:\n{tail}",
+                      file=sys.stderr)
+                break
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
     return rows
 
 
