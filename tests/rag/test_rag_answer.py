@@ -84,3 +84,44 @@ def test_kb_cli_round_trip(home: Path, corpus: Path) -> None:
     assert "No knowledge bases" in runner.invoke(app, ["kb", "list", *h]).output
     nope = runner.invoke(app, ["ask", "nope", "hi", *h])
     assert nope.exit_code == 1 and "aipath kb create nope" in nope.output
+
+
+class Scripted:
+    """A chat backend that streams a fixed reply, as a weak model might."""
+
+    name = "scripted"
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def load(self) -> None:
+        pass
+
+    def stream(self, messages, max_tokens, temperature):
+        yield from self.reply.split(" ")[:1]
+        yield from (" " + word for word in self.reply.split(" ")[1:])
+
+
+def test_an_answer_citing_nothing_is_followed_by_cited_source_sentences(home: Path, corpus: Path) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, [SourceFile.from_path(p, corpus) for p in corpus.iterdir()])
+    result = answer(kb, "Which parameters does BM25 use?", Scripted("BM25 is a kind of latent latency."),
+                    config=SearchConfig(top_k=3))
+    support = result.text.split("The sources say:\n", 1)[1].splitlines()
+    bm25 = next(i for i, h in enumerate(result.sources, 1) if h.chunk.source == "bm25.txt")
+    assert f"- The usual parameters are k1 = 1.2 and b = 0.75. [{bm25}]" in support
+    assert bm25 in result.cited and "extract" in result.timings
+    # Streamed deltas add up to the final text, the appended sentences included.
+    from aipath.rag.answer import answer_stream
+
+    events = list(answer_stream(kb, "Which parameters does BM25 use?", Scripted("No idea."), SearchConfig(top_k=3)))
+    assert "".join(e for e in events if isinstance(e, str)) == events[-1].text
+
+
+def test_a_cited_answer_stands_alone_and_chinese_support_is_labelled_in_chinese(home: Path, corpus: Path) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, [SourceFile.from_path(p, corpus) for p in corpus.iterdir()])
+    cited = answer(kb, "Which parameters does BM25 use?", Scripted("k1 and b [1]."))
+    assert cited.text == "k1 and b [1]." and "extract" not in cited.timings
+    zh = answer(kb, "Milvus 是什么？", Scripted("Milvus is a latent latency."), config=SearchConfig(top_k=3))
+    assert "资料原文：" in zh.text and "Milvus 是一个开源的分布式向量数据库，支持十亿级向量的相似度检索。" in zh.text

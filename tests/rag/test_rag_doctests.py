@@ -9,7 +9,8 @@ import pytest
 
 MODULES = ["aipath.rag.fusion", "aipath.rag.text_analysis", "aipath.rag.chunking",
            "aipath.rag.pdf_loader", "aipath.rag.rst_loader", "aipath.rag.document",
-           "aipath.rag.evaluation", "aipath.rag.windows", "aipath.app.uploads"]
+           "aipath.rag.evaluation", "aipath.rag.windows", "aipath.rag.extract",
+           "aipath.rag.answer", "aipath.app.uploads"]
 
 
 @pytest.mark.parametrize("name", MODULES)

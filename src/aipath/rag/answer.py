@@ -2,7 +2,8 @@
 
 The LLM sees the retrieved chunks numbered [1]..[n] and is asked to cite them inline.
 When retrieval finds nothing relevant, the pipeline says so and never calls the LLM, so
-there is nothing to invent from.
+there is nothing to invent from. When the LLM's answer cites no source, the sentences of
+the sources that best answer the question follow it, cited (``aipath.rag.extract``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from aipath.rag.embeddings import cjk_ratio
+from aipath.rag.extract import supporting_sentences
 from aipath.rag.kb import KnowledgeBase
 from aipath.rag.rerank import Reranker
 from aipath.rag.retriever import Hit, SearchConfig, search
@@ -23,6 +24,9 @@ from aipath.serve.chat_backends import ChatBackend, Message
 # Each model has its own scale: e5's cosines crowd near 0.8, MiniLM's spread from 0.
 DENSE_RELEVANCE = {"all-MiniLM-L6-v2": 0.45, "multilingual-e5-small": 0.86}
 TERM_COVERAGE = 0.5  # or: at least half the question's content words appear in the chunk
+
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 NOT_FOUND = {
     "en": "I could not find anything about this in the knowledge base.",
@@ -38,6 +42,12 @@ SYSTEM_PROMPT = {
 }
 
 
+SUPPORT_HEADER = {
+    "en": "The sources say:",
+    "zh": "资料原文：",
+}
+
+
 @dataclass
 class Answer:
     question: str
@@ -49,7 +59,14 @@ class Answer:
 
 
 def language_of(text: str) -> str:
-    return "zh" if cjk_ratio(text) >= 0.2 else "en"
+    """"zh" when the text has at least as many CJK characters as Latin words: a Chinese
+    question often names its subject in English, and a Chinese word is about two
+    characters where an English one is about six letters.
+
+    >>> language_of("什么是 PagedAttention？"), language_of("How does jieba split 中文 text?")
+    ('zh', 'en')
+    """
+    return "zh" if len(_CJK_CHAR.findall(text)) >= max(1, len(_LATIN_WORD.findall(text))) else "en"
 
 
 def is_relevant(hit: Hit, terms: set[str], embedder_name: str) -> bool:
@@ -117,7 +134,20 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
         yield delta
     timings["generate"] = time.perf_counter() - started
     text = "".join(pieces)
+    if not cited_numbers(text, len(hits)):
+        started = time.perf_counter()
+        support = support_text(question, hits, kb)
+        timings["extract"] = time.perf_counter() - started
+        text += support
+        yield support
     yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings)
+
+
+def support_text(question: str, hits: list[Hit], kb: KnowledgeBase) -> str:
+    """The cited source sentences appended to an answer that cites nothing."""
+    sentences = supporting_sentences(question, hits, kb.embedder())
+    lines = "".join(f"\n- {sentence} [{number}]" for number, sentence in sentences)
+    return f"\n\n{SUPPORT_HEADER[language_of(question)]}{lines}" if sentences else ""
 
 
 def answer(kb: KnowledgeBase, question: str, backend: ChatBackend, **kwargs) -> Answer:
