@@ -114,8 +114,9 @@ def test_an_answer_citing_nothing_is_followed_by_cited_source_sentences(home: Pa
     # Streamed deltas add up to the final text, the appended sentences included.
     from aipath.rag.answer import answer_stream
 
-    events = list(answer_stream(kb, "Which parameters does BM25 use?", Scripted("No idea."), SearchConfig(top_k=3)))
+    events = list(answer_stream(kb, "Which parameters does BM25 use?", Scripted("No idea.\n\n\n"), SearchConfig(top_k=3)))
     assert "".join(e for e in events if isinstance(e, str)) == events[-1].text
+    assert events[-1].text.startswith("No idea.\n\n\nThe sources say:\n- ")  # no further blank lines
 
 
 def test_a_cited_answer_stands_alone_and_chinese_support_is_labelled_in_chinese(home: Path, corpus: Path) -> None:

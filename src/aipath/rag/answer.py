@@ -136,18 +136,23 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     text = "".join(pieces)
     if not cited_numbers(text, len(hits)):
         started = time.perf_counter()
-        support = support_text(question, hits, kb)
+        support = support_text(question, hits, kb, after=text)
         timings["extract"] = time.perf_counter() - started
         text += support
         yield support
     yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings)
 
 
-def support_text(question: str, hits: list[Hit], kb: KnowledgeBase) -> str:
-    """The cited source sentences appended to an answer that cites nothing."""
+def support_text(question: str, hits: list[Hit], kb: KnowledgeBase, after: str = "") -> str:
+    """The cited source sentences appended to an answer (``after``) that cites nothing,
+    one blank line below it whatever newlines the model ended with."""
     sentences = supporting_sentences(question, hits, kb.embedder())
+    if not sentences:
+        return ""
+    trailing = len(after) - len(after.rstrip("\n"))
+    gap = "\n" * max(0, 2 - trailing) if after.strip() else ""
     lines = "".join(f"\n- {sentence} [{number}]" for number, sentence in sentences)
-    return f"\n\n{SUPPORT_HEADER[language_of(question)]}{lines}" if sentences else ""
+    return f"{gap}{SUPPORT_HEADER[language_of(question)]}{lines}"
 
 
 def answer(kb: KnowledgeBase, question: str, backend: ChatBackend, **kwargs) -> Answer:
