@@ -149,3 +149,10 @@ def test_reduced_precision_weights_run_through_the_paged_cache(dtype):
     engine = LLMEngine(model, config=EngineConfig(block_size=4, max_num_batched_tokens=24))
     out = engine.generate(PROMPTS[:4], SamplingParams(max_tokens=8))
     assert [o.token_ids for o in out] == [one_at_a_time(model, p, 8) for p in PROMPTS[:4]]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present")
+def test_asking_for_a_missing_device_fails_at_config_time() -> None:
+    with pytest.raises(AssertionError, match="no CUDA GPU"):
+        EngineConfig(device="cuda")
+    assert EngineConfig(device="cpu").device == "cpu"
