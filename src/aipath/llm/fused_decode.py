@@ -127,29 +127,23 @@ class FusedDecode:
             raise ValueError(f"KV cache full: {pos + 1} positions > max_len {cache.max_len}")
         tables, lens = torch.arange(b)[:, None], torch.full((b,), pos + 1)
         valid = None if key_valid is None else key_valid.contiguous()  # bool: one byte, 0 or 1
-        step = cache.k.stride(0) * cache.k.element_size()
-        ks = [cache.k.data_ptr() + i * step for i in range(len(self.layers))]
-        vs = [cache.v.data_ptr() + i * step for i in range(len(self.layers))]
-        self._run(x, positions, rope, ks, vs, BlockTables.of(tables, lens, cache.max_len, valid))
+        self.run_paged(x, positions, rope, cache.k, cache.v, BlockTables.of(tables, lens, cache.max_len, valid))
 
     def run_paged(self, x: torch.Tensor, positions: torch.Tensor, rope: nn.Module, k_pools: torch.Tensor, v_pools: torch.Tensor,
                   tables: BlockTables) -> None:
         """Every block on ``x`` (B, dim), in place, over the serving engine's paged pools
         (layers, blocks, kv_heads, block_size, head_dim); row b's new key/value go to position lens[b] - 1."""
         assert k_pools.is_contiguous() and v_pools.is_contiguous() and k_pools.dtype == torch.float32
-        step = k_pools.stride(0) * k_pools.element_size()
-        k0, v0 = k_pools.data_ptr(), v_pools.data_ptr()
-        self._run(x, positions, rope, [k0 + i * step for i in range(len(self.layers))], [v0 + i * step for i in range(len(self.layers))], tables)
-
-    def _run(self, x: torch.Tensor, positions: torch.Tensor, rope: nn.Module, ks: list[int], vs: list[int], tables: BlockTables) -> None:
         lib = load_kernel()
         b = x.shape[0]
         assert positions.shape == (b,) and x.is_contiguous() and x.dtype == torch.float32
         cos, sin = rope.cos[positions], rope.sin[positions]  # (B, head_dim), fresh and contiguous
         args = (x.data_ptr(), b, cos.data_ptr(), sin.data_ptr())
         threads, dims, where = torch.get_num_threads(), ctypes.byref(self.dims), ctypes.byref(tables)
-        for layer, k, v in zip(self.layers, ks, vs):
-            lib.q8_decode_layer(ctypes.byref(layer), dims, *args, k, v, where, threads)
+        step = k_pools.stride(0) * k_pools.element_size()  # one layer's pool
+        k0, v0 = k_pools.data_ptr(), v_pools.data_ptr()
+        for i, layer in enumerate(self.layers):
+            lib.q8_decode_layer(ctypes.byref(layer), dims, *args, k0 + i * step, v0 + i * step, where, threads)
 
 
 def usable_cache(cache: KVCache | None, batch: int) -> bool:
