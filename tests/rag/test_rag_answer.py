@@ -126,3 +126,17 @@ def test_a_cited_answer_stands_alone_and_chinese_support_is_labelled_in_chinese(
     assert cited.text == "k1 and b [1]." and "extract" not in cited.timings
     zh = answer(kb, "Milvus 是什么？", Scripted("Milvus is a latent latency."), config=SearchConfig(top_k=3))
     assert "资料原文：" in zh.text and "Milvus 是一个开源的分布式向量数据库，支持十亿级向量的相似度检索。" in zh.text
+
+
+def test_extraction_reuses_the_query_vector_of_the_search(home: Path, corpus: Path) -> None:
+    from aipath.rag.extract import supporting_sentences
+
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, [SourceFile.from_path(p, corpus) for p in corpus.iterdir()])
+    question = "Which parameters does BM25 use?"
+    result = search(kb, question, SearchConfig(top_k=3))
+    assert search(kb, question, SearchConfig(mode="bm25")).query_vector is None
+    fresh = kb.embedder().embed([question], kind="query")[0]
+    assert result.query_vector is not None and float(result.query_vector @ fresh) > 0.9999
+    assert (supporting_sentences(question, result.hits, kb.embedder(), result.query_vector)
+            == supporting_sentences(question, result.hits, kb.embedder()))

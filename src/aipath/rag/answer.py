@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from aipath.rag.extract import supporting_sentences
 from aipath.rag.kb import KnowledgeBase
 from aipath.rag.rerank import Reranker
@@ -136,17 +138,18 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     text = "".join(pieces)
     if not cited_numbers(text, len(hits)):
         started = time.perf_counter()
-        support = support_text(question, hits, kb, after=text)
+        support = support_text(question, hits, kb, after=text, query=result.query_vector)
         timings["extract"] = time.perf_counter() - started
         text += support
         yield support
     yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings)
 
 
-def support_text(question: str, hits: list[Hit], kb: KnowledgeBase, after: str = "") -> str:
+def support_text(question: str, hits: list[Hit], kb: KnowledgeBase, after: str = "",
+                 query: np.ndarray | None = None) -> str:
     """The cited source sentences appended to an answer (``after``) that cites nothing,
     one blank line below it whatever newlines the model ended with."""
-    sentences = supporting_sentences(question, hits, kb.embedder())
+    sentences = supporting_sentences(question, hits, kb.embedder(), query)
     if not sentences:
         return ""
     trailing = len(after) - len(after.rstrip("\n"))

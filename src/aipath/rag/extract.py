@@ -34,16 +34,18 @@ def sentences_of(text: str, headings: tuple[str, ...] = ()) -> list[str]:
     return [s for s in sentences if s not in headings and len(analyze(s)) >= MIN_TERMS]
 
 
-def supporting_sentences(question: str, hits: list[Hit], embedder: Embedder,
+def supporting_sentences(question: str, hits: list[Hit], embedder: Embedder, query: np.ndarray | None = None,
                          limit: int = 2, top_chunks: int = 3) -> list[tuple[int, str]]:
     """Up to ``limit`` (source number, sentence) pairs from the first ``top_chunks`` hits,
-    best-supported first by score, returned in source then reading order."""
+    best-supported first by score, returned in source then reading order. ``query``: the
+    question's embedding if the search already made it."""
     candidates = [(number, position, sentence)
                   for number, hit in enumerate(hits[:top_chunks], 1)
                   for position, sentence in enumerate(sentences_of(hit.chunk.text, tuple(hit.chunk.heading.split(" > "))))]
     if not candidates:
         return []
-    query = embedder.embed([question], kind="query")[0]
+    if query is None:
+        query = embedder.embed([question], kind="query")[0]
     vectors = embedder.embed([s for _, _, s in candidates], kind="passage")
     terms = set(analyze(question))
     coverage = np.array([len(terms & set(analyze(s))) / max(len(terms), 1) for _, _, s in candidates])

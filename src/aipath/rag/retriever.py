@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from aipath.rag import fusion, store
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.rerank import Reranker
@@ -45,6 +47,7 @@ class Hit:
 class SearchResult:
     hits: list[Hit]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    query_vector: np.ndarray | None = None  # the query's embedding, when a dense search ran
 
 
 def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
@@ -53,7 +56,7 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     started = time.perf_counter()
     dense_index, bm25_index = kb.indexes()
     bm25_hits = bm25_index.search(query, config.depth) if config.mode != "dense" else []
-    dense_hits = []
+    dense_hits, vector = [], None
     if config.mode != "bm25" and dense_index is not None and len(dense_index):
         vector = kb.embedder().embed([query], kind="query")[0]
         if len(vector) != dense_index.dim:
@@ -76,7 +79,7 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
             hit.rerank = score
         hits.sort(key=lambda h: -(h.rerank or 0.0))
         timings["rerank"] = time.perf_counter() - started
-    return SearchResult(hits[:config.top_k], timings)
+    return SearchResult(hits[:config.top_k], timings, vector)
 
 
 def _fuse(config: SearchConfig, bm25_hits: fusion.Ranking,
