@@ -145,3 +145,29 @@ def test_flat_search_equals_faiss_own_search_after_deletes() -> None:
         got = index.search(query[0], 25)
         assert [i for i, _ in got] == ids[0].tolist()
         np.testing.assert_allclose([s for _, s in got], scores[0], rtol=1e-5, atol=1e-6)
+
+
+def test_flat_two_pass_search_equals_exact_float32_beyond_the_shortlist() -> None:
+    """With more rows than the shortlist, the float16 first pass must still return the
+    exact float32 ranking and scores; clustered vectors make many near-ties."""
+    from aipath.rag.dense_index import SHORTLIST_MARGIN
+
+    centres = _random_unit(20, 48, 6)
+    noise = 0.05 * np.random.default_rng(7).standard_normal((6000, 48)).astype(np.float32)
+    vectors = centres[np.arange(6000) % 20] + noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert len(vectors) > 4 * (100 + SHORTLIST_MARGIN)
+    index = DenseIndex(48, "flat")
+    index.add(list(range(6000)), vectors)
+    for seed in range(5):
+        query = _random_unit(1, 48, 20 + seed)[0]
+        exact = vectors @ query
+        for k in (10, 100):
+            brute = np.argsort(-exact, kind="stable")[:k]
+            got = index.search(query, k)
+            assert [i for i, _ in got] == brute.tolist()
+            np.testing.assert_allclose([s for _, s in got], exact[brute], rtol=1e-5, atol=1e-6)
+    index.add([6000], centres[:1])  # the float16 copy follows every change
+    assert index.search(centres[0], 1)[0][0] == 6000
+    index.remove([6000])
+    assert 6000 not in {i for i, _ in index.search(centres[0], 50)}
