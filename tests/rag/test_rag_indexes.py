@@ -147,10 +147,13 @@ def test_flat_search_equals_faiss_own_search_after_deletes() -> None:
         np.testing.assert_allclose([s for _, s in got], scores[0], rtol=1e-5, atol=1e-6)
 
 
-def test_flat_two_pass_search_equals_exact_float32_beyond_the_shortlist() -> None:
+def test_flat_two_pass_search_equals_exact_float32_beyond_the_shortlist(monkeypatch) -> None:
     """With more rows than the shortlist, the float16 first pass must still return the
     exact float32 ranking and scores; clustered vectors make many near-ties."""
+    from aipath.rag import dense_index
     from aipath.rag.dense_index import SHORTLIST_MARGIN
+
+    monkeypatch.setattr(dense_index, "HALF_SCAN_MIN_ROWS", 1000)  # 6000 rows take the float16 pass
 
     centres = _random_unit(20, 48, 6)
     noise = 0.05 * np.random.default_rng(7).standard_normal((6000, 48)).astype(np.float32)
@@ -159,6 +162,7 @@ def test_flat_two_pass_search_equals_exact_float32_beyond_the_shortlist() -> Non
     assert len(vectors) > 4 * (100 + SHORTLIST_MARGIN)
     index = DenseIndex(48, "flat")
     index.add(list(range(6000)), vectors)
+    assert index._flat_arrays()[2] is not None
     for seed in range(5):
         query = _random_unit(1, 48, 20 + seed)[0]
         exact = vectors @ query

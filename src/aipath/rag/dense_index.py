@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 INDEX_KINDS = ("flat", "hnsw")
+HALF_SCAN_MIN_ROWS = 50_000  # flat indexes this large scan a float16 copy first
 SHORTLIST_MARGIN = 256  # rows rescored in float32 beyond the n a flat search asks for
 
 
@@ -25,7 +26,7 @@ class DenseIndex:
         assert kind in INDEX_KINDS, f"index kind must be one of {INDEX_KINDS}"
         self.dim, self.kind, self.hnsw_m = dim, kind, hnsw_m
         self._index = self._empty()
-        self._scan = None  # flat search's (row ids, float16 vectors); reset by any change
+        self._scan = None  # flat search's (row ids, float16 vectors or None); reset by any change
 
     def _empty(self):
         import faiss
@@ -98,42 +99,50 @@ class DenseIndex:
         return top
 
     def _flat_ranking(self, query: np.ndarray) -> Callable[[int], list[tuple[int, float]]]:
-        """Exact search in two passes, scored once however many vectors a search then asks
-        for: a float16 copy of the vectors scores every row, then the best ``n`` plus
-        ``SHORTLIST_MARGIN`` rows are rescored exactly from FAISS's own float32 storage.
+        """Exact search, scored once however many vectors a search then asks for.
 
-        Scanning every vector is memory-bound: float16 halves the bytes read (100k chunks
-        x 3 windows: 20 against 36 ms, ``aipath bench rag``), and torch's product uses
-        every core where FAISS scans a single query's rows on one thread. Float16 moves a
-        unit vector's score by ~1e-4; a true top-``n`` row can only miss the shortlist if
-        ``SHORTLIST_MARGIN`` other rows sit that close to it, so the ranking and scores
-        are those of exact float32 search.
+        Up to ``HALF_SCAN_MIN_ROWS`` vectors: one BLAS matrix-vector product over FAISS's
+        own storage (for a single query FAISS scans the rows on one thread; BLAS uses every
+        core). Beyond that the scan is memory-bound, so a float16 copy of the vectors
+        scores every row (torch, every core) and the best ``n`` plus ``SHORTLIST_MARGIN``
+        rows are rescored exactly from the float32 storage: half the bytes read (100k
+        chunks x 3 windows: 20 against 36 ms, ``aipath bench rag``). Float16 moves a unit
+        vector's score by ~1e-4; a true top-``n`` row can only miss the shortlist if
+        ``SHORTLIST_MARGIN`` other rows sit that close to it, so the ranking and scores are
+        those of exact float32 search either way.
         """
-        import torch
-
         matrix, ids, half = self._flat_arrays()
-        approx = (half @ torch.from_numpy(query).to(torch.float16)).float()
+        if half is None:
+            approx, margin = matrix @ query, 0
+        else:
+            import torch
+
+            approx = (half @ torch.from_numpy(query).to(torch.float16)).float().numpy()
+            margin = SHORTLIST_MARGIN
 
         def top(n: int) -> list[tuple[int, float]]:
-            short = min(n + SHORTLIST_MARGIN, len(ids))
-            rows = torch.topk(approx, short, sorted=False).indices.numpy()
+            short = min(n + margin, len(ids))
+            rows = np.argpartition(-approx, short - 1)[:short]
             exact = matrix[rows] @ query
             best = np.argsort(-exact, kind="stable")[:n]
             return [(int(ids[rows[i]]), float(exact[i])) for i in best]
 
         return top
 
-    def _flat_arrays(self) -> tuple[np.ndarray, np.ndarray, "torch.Tensor"]:  # noqa: F821
-        """FAISS's float32 storage (no copy), the row ids and the float16 copy, the last
-        two made once per state of the index."""
+    def _flat_arrays(self) -> tuple[np.ndarray, np.ndarray, "torch.Tensor | None"]:  # noqa: F821
+        """FAISS's float32 storage (no copy), the row ids, and for a large index the
+        float16 copy; the last two made once per state of the index."""
         import faiss
-        import torch
 
         flat = faiss.downcast_index(self._index.index)
         matrix = faiss.rev_swig_ptr(flat.get_xb(), len(self) * self.dim).reshape(-1, self.dim)
         if self._scan is None:
-            ids = faiss.vector_to_array(self._index.id_map)
-            self._scan = ids, torch.from_numpy(matrix).to(torch.float16)
+            half = None
+            if len(self) >= HALF_SCAN_MIN_ROWS:
+                import torch
+
+                half = torch.from_numpy(matrix).to(torch.float16)
+            self._scan = faiss.vector_to_array(self._index.id_map), half
         return matrix, *self._scan
 
     def save(self, path: Path) -> None:

@@ -19,7 +19,7 @@ from aipath.rag.bm25_index import BM25Index
 from aipath.rag.chunking import make_chunker
 from aipath.rag.dense_index import DenseIndex
 from aipath.rag.document import Chunk, Document
-from aipath.rag.embeddings import auto_embedder_spec, get_embedder
+from aipath.rag.embeddings import Embedder, auto_embedder_spec, get_embedder
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.loaders import LoaderError, load_bytes
 from aipath.rag.text_analysis import analyze
@@ -93,7 +93,7 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
     spec = meta["embedder"]
     if spec == "auto":
         spec = auto_embedder_spec(" ".join(p.document.text[:2000] for p in parsed))
-    embedder = get_embedder(spec)
+    embedder = _load_embedder(spec, progress)
     if meta["dim"] and embedder.dim != meta["dim"]:
         raise KnowledgeBaseError(
             f"the embedder '{spec}' now returns {embedder.dim}-d vectors but '{kb.name}' holds "
@@ -133,7 +133,7 @@ def remove_document(kb: KnowledgeBase, ref: str) -> store.DocumentRow:
 
 def reembed(kb: KnowledgeBase, spec: str, progress: Progress = _noop) -> int:
     """Embed every chunk again with another model; the old vectors stay until commit."""
-    embedder = get_embedder(spec)
+    embedder = _load_embedder(spec, progress)
     # Read before the rows: a writer committing in between then shows up as a changed generation.
     generation = kb.meta["generation"]
     ids, sections = store.all_chunk_sections(kb.db)
@@ -146,6 +146,14 @@ def reembed(kb: KnowledgeBase, spec: str, progress: Progress = _noop) -> int:
         kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
                              embedder_name=embedder.name, dim=embedder.dim)
     return len(ids)
+
+
+def _load_embedder(spec: str, progress: Progress) -> Embedder:
+    """The first use of a local model exports it to ONNX (seconds): show it as a stage."""
+    progress(f"load embedder {spec}", 0, 1)
+    embedder = get_embedder(spec)
+    progress(f"load embedder {spec}", 1, 1)
+    return embedder
 
 
 def _embed_windows(embedder, sections: list[tuple[str, str]], window_tokens: int,
