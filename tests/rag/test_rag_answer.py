@@ -19,6 +19,7 @@ from aipath.serve.chat_backends import BackendError, _sse_deltas
 
 class NeverCalled:
     name = "must-not-run"
+    languages = None
 
     def load(self):
         raise AssertionError("the LLM must not be loaded without relevant sources")
@@ -91,8 +92,8 @@ class Scripted:
 
     name = "scripted"
 
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
+    def __init__(self, reply: str, languages: frozenset[str] | None = None) -> None:
+        self.reply, self.languages = reply, languages
 
     def load(self) -> None:
         pass
@@ -140,3 +141,25 @@ def test_extraction_reuses_the_query_vector_of_the_search(home: Path, corpus: Pa
     assert result.query_vector is not None and float(result.query_vector @ fresh) > 0.9999
     assert (supporting_sentences(question, result.hits, kb.embedder(), result.query_vector)
             == supporting_sentences(question, result.hits, kb.embedder()))
+
+
+class EnglishOnly(NeverCalled):
+    name = "tiny-english-model"
+    languages = frozenset({"en"})
+
+
+def test_a_question_the_model_cannot_answer_in_gets_the_cited_source_sentences(home: Path, corpus: Path) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, [SourceFile.from_path(p, corpus) for p in corpus.iterdir()])
+    from aipath.rag.answer import answer_stream
+
+    events = list(answer_stream(kb, "Milvus 是什么？", EnglishOnly(), SearchConfig(top_k=3)))
+    final = events[-1]
+    assert "".join(e for e in events if isinstance(e, str)) == final.text
+    assert final.text.startswith("tiny-english-model 只能用英文作答") and "--llm-url" in final.text
+    milvus = next(i for i, h in enumerate(final.sources, 1) if h.chunk.source == "milvus.txt")
+    assert f"- Milvus 是一个开源的分布式向量数据库，支持十亿级向量的相似度检索。 [{milvus}]" in final.text
+    assert milvus in final.cited and "generate" not in final.timings
+    # English questions still go to the model.
+    english = answer(kb, "Which parameters does BM25 use?", Scripted("k1 and b [1].", frozenset({"en"})))
+    assert english.text == "k1 and b [1]."

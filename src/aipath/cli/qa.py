@@ -175,7 +175,8 @@ def eval_retrieval(
     out: Annotated[Path, typer.Option(help="Where to write one JSON line per question.")],
     mode: ModeOption = "hybrid",
     top_k: TopKOption = 10,
-    answer: Annotated[bool, typer.Option("--answer", help="Also generate an answer per question.")] = False,
+    answer: Annotated[bool, typer.Option("--answer", help=(
+        "Also answer each question, from its best 4 sources as `aipath ask` does."))] = False,
     embedder: Annotated[str, typer.Option(help="Embedder for the throw-away knowledge base.")] = "auto",
     chunk_tokens: Annotated[int, typer.Option(help="Chunk size in tokens.")] = 300,
     chunker: Annotated[str, typer.Option(help="recursive, fixed or sliding.")] = "recursive",

