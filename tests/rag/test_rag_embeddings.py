@@ -93,9 +93,33 @@ def test_int8_onnx_minilm_stays_close_to_float32(tmp_path, monkeypatch) -> None:
 
     fp32 = get_embedder("minilm").embed(TEXTS)
     int8 = ONNXMiniLMEmbedder().embed(TEXTS)
-    assert (tmp_path / "cache" / "onnx" / "minilm-int8.onnx").exists()
+    assert len(list((tmp_path / "cache" / "onnx").glob("minilm-int8-*.onnx"))) == 1
     cosines = (fp32 * int8).sum(1)
     assert cosines.min() > 0.975  # 0.988 on real prose in the bench; 0.980 on a repeated word
     queries = ["exact inner product search", "BM25 ranking sentence", "short"]
     ref_q, q8 = get_embedder("minilm").embed(queries, "query"), ONNXMiniLMEmbedder().embed(queries, "query")
     assert ((ref_q @ fp32.T).argmax(1) == (q8 @ int8.T).argmax(1)).all()
+
+
+def test_onnx_cache_follows_the_weights_file(tmp_path, monkeypatch) -> None:
+    """An upgraded model package (another weights file) must be exported anew, never served
+    from the old export; the old file is removed."""
+    import os
+
+    from aipath.rag.onnx_embedder import cached_model
+
+    monkeypatch.setenv("AIPATH_HOME", str(tmp_path))
+    weights, exports = tmp_path / "weights.bin", []
+
+    def export(path) -> None:
+        exports.append(path)
+        path.write_bytes(weights.read_bytes())
+
+    weights.write_bytes(b"v1")
+    first = cached_model("toy", export, "fp32", weights)
+    assert cached_model("toy", export, "fp32", weights) == first and len(exports) == 1
+    weights.write_bytes(b"v2!")
+    os.utime(weights, ns=(1, 1))
+    second = cached_model("toy", export, "fp32", weights)
+    assert second != first and second.read_bytes() == b"v2!" and len(exports) == 2
+    assert not first.exists()

