@@ -22,6 +22,8 @@ def test_metrics_by_hand() -> None:
     m = score_run([[True, False], [False, True], [False, False]])
     assert (m.recall_at_1, m.recall_at_5) == pytest.approx((1 / 3, 2 / 3))
     assert m.mrr_at_10 == pytest.approx((1 + 0.5 + 0) / 3)
+    assert m.answer_recall is None and "answer recall" not in m.as_row()
+    assert score_run([[True], [False]], [True, False]).as_row()["answer recall"] == 0.5
 
 
 def test_relevance_needs_answer_and_most_of_quote() -> None:
@@ -64,3 +66,44 @@ def test_eval_rejects_malformed_questions(tmp_path: Path, corpus: Path, home: Pa
                                       str(questions), "--out", str(tmp_path / "o.jsonl"), "--home", str(home)])
     assert result.exit_code == 1
     assert "q.jsonl:2: not valid JSON" in result.output.replace("\n", "")
+
+
+class FixedReply:
+    """Answers every question with the same cited sentence and keeps the prompts it saw."""
+
+    name, languages = "fixed", None
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def load(self) -> None:
+        pass
+
+    def stream(self, messages, max_tokens, temperature):
+        self.prompts.append(messages[-1]["content"])
+        yield "The usual values are k1 = 1.2 and b = 0.75 [1]."
+
+
+def test_eval_answers_from_the_ask_sources_and_scores_answer_recall(tmp_path: Path, corpus: Path,
+                                                                   home: Path) -> None:
+    from aipath.rag.answer import ANSWER_SOURCES
+    from aipath.rag.eval_runner import run_eval
+    from aipath.rag.ingest import SourceFile, add_documents
+    from aipath.rag.kb import KnowledgeBase, Settings
+    from aipath.rag.retriever import SearchConfig
+
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, [SourceFile.from_path(p, corpus) for p in corpus.iterdir()])
+    add_documents(kb, [SourceFile(f"note{i}.txt", f"Note {i}: tuning values of k1 and b for "
+                                                  f"database search, case {i}.".encode()) for i in range(6)])
+    rows = [{"id": "q1", "question": "What values do k1 and b usually take?", "answer": "k1 = 1.2",
+             "gold_quote": "The usual parameters are k1 = 1.2 and b = 0.75."},
+            {"id": "q2", "question": "Which open-source database searches a billion vectors?",
+             "answer": "Milvus", "gold_quote": "Milvus 是一个开源的分布式向量数据库"}]
+    backend = FixedReply()
+    metrics = run_eval(kb, rows, tmp_path / "run.jsonl", SearchConfig(top_k=10), backend)
+    assert metrics is not None and metrics.answer_recall == 0.5  # q1 states k1 = 1.2, q2 misses Milvus
+    written = [json.loads(line) for line in (tmp_path / "run.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all(r["answer"].startswith("The usual values") for r in written)
+    assert all(len(r["retrieved"]) > ANSWER_SOURCES for r in written)  # the corpus yields more hits
+    assert all(f"[{ANSWER_SOURCES + 1}] (" not in prompt for prompt in backend.prompts)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aipath.rag import store
-from aipath.rag.evaluation import Metrics, is_relevant_passage, score_run
+from aipath.rag.evaluation import Metrics, answer_contains, is_relevant_passage, score_run
 from aipath.rag.ingest import Progress, SourceFile, add_documents
 from aipath.rag.kb import KnowledgeBase, Settings
 from aipath.rag.loaders import iter_supported_files
@@ -83,6 +83,7 @@ def run_eval(kb: KnowledgeBase, questions: list[dict[str, Any]], out: Path,
              progress: Progress | None = None) -> Metrics | None:
     """Write RUN.jsonl; return metrics when every question carries answer + gold_quote."""
     judged: list[list[bool]] = []
+    answered: list[bool] = []
     labelled = all("answer" in q and "gold_quote" in q for q in questions)
     with out.open("w", encoding="utf-8") as handle:
         for done, item in enumerate(questions, 1):
@@ -102,6 +103,8 @@ def run_eval(kb: KnowledgeBase, questions: list[dict[str, Any]], out: Path,
             if labelled:
                 judged.append([is_relevant_passage(h.chunk.text, str(item["answer"]),
                                                    str(item["gold_quote"])) for h in hits])
+                if "answer" in row:
+                    answered.append(answer_contains(row["answer"], str(item["answer"])))
             if progress:
                 progress("query", done, len(questions))
-    return score_run(judged) if labelled else None
+    return score_run(judged, answered) if labelled else None

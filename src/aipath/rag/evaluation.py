@@ -1,4 +1,6 @@
-"""Retrieval evaluation: recall@k, MRR@10 and nDCG@10 against answer + gold-quote labels.
+"""Retrieval evaluation: recall@k, MRR@10 and nDCG@10 against answer + gold-quote labels,
+and, when answers are generated, answer recall: the share of answers that contain the
+labelled answer string.
 
 A retrieved passage is relevant when it contains the answer string and most (more than
 half) of the gold quote's words. Words are compared after NFKC normalisation and
@@ -56,14 +58,28 @@ class Metrics:
     recall_at_5: float
     mrr_at_10: float
     ndcg_at_10: float
+    answer_recall: float | None = None  # only when answers were generated
 
     def as_row(self) -> dict[str, float]:
-        return {"recall@1": self.recall_at_1, "recall@5": self.recall_at_5,
-                "MRR@10": self.mrr_at_10, "nDCG@10": self.ndcg_at_10}
+        row = {"recall@1": self.recall_at_1, "recall@5": self.recall_at_5,
+               "MRR@10": self.mrr_at_10, "nDCG@10": self.ndcg_at_10}
+        if self.answer_recall is not None:
+            row["answer recall"] = self.answer_recall
+        return row
 
 
-def score_run(judged: list[list[bool]]) -> Metrics:
-    """Metrics over questions, each given as the relevance of its ranked passages."""
+def answer_contains(answer_text: str, answer: str) -> bool:
+    """Whether a generated answer states the labelled answer (same normalisation as passages).
+
+    >>> answer_contains("Run `apt-mark hold  Foo` [1].", "apt-mark hold foo")
+    True
+    """
+    return normalise(answer) in normalise(answer_text)
+
+
+def score_run(judged: list[list[bool]], answered: list[bool] | None = None) -> Metrics:
+    """Metrics over questions, each given as the relevance of its ranked passages (and, if
+    answers were generated, whether each contains the labelled answer)."""
     n = len(judged)
     if n == 0:
         return Metrics(0, 0.0, 0.0, 0.0, 0.0)
@@ -73,4 +89,5 @@ def score_run(judged: list[list[bool]]) -> Metrics:
         recall_at_5=sum(any(r[:5]) for r in judged) / n,
         mrr_at_10=sum(reciprocal_rank(r) for r in judged) / n,
         ndcg_at_10=sum(ndcg_at_k(r) for r in judged) / n,
+        answer_recall=sum(answered) / len(answered) if answered else None,
     )
