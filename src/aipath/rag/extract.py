@@ -13,9 +13,18 @@ the sentence contains. The best ones are returned in reading order.
 >>> sentences_of("分页注意力与前缀缓存\\n它把 KV cache 存在固定大小的块中。块带有引用计数。",
 ...              headings=("部署", "分页注意力与前缀缓存"))
 ['它把 KV cache 存在固定大小的块中。', '块带有引用计数。']
+
+A source's own questions (an FAQ's) restate the user's and never answer it, and a sentence
+that leads into a command on the next line answers only together with that line:
+
+>>> sentences_of("如何查看已安装的软件包？\\n要查看所有已安装的软件包的版本，请运行：\\ndpkg -l\\n"
+...              "To keep a package at its version, run\\napt-mark hold foo")
+['要查看所有已安装的软件包的版本，请运行： dpkg -l', 'To keep a package at its version, run apt-mark hold foo']
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -25,13 +34,37 @@ from aipath.rag.retriever import Hit
 from aipath.rag.text_analysis import analyze
 
 MIN_TERMS = 3  # shorter lines are headings, labels or fragments, not statements
+TERMINAL = ("。", "！", "？", "；", "…", ".", "!", "?", ";")
+QUESTION = ("?", "？")
+LEAD_IN = (":", "：")
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def sentences_of(text: str, headings: tuple[str, ...] = ()) -> list[str]:
-    """The chunk's sentences that say something: at least ``MIN_TERMS`` index terms, and
-    not one of its headings (a chunk's text starts with the heading it opens with)."""
-    sentences = (text[a:b] for a, b in sentence_spans(text, 0, len(text)))
-    return [s for s in sentences if s not in headings and len(analyze(s)) >= MIN_TERMS]
+    """The chunk's statements: sentences with at least ``MIN_TERMS`` index terms that are
+    neither one of its headings (a chunk's text starts with the heading it opens with) nor
+    a question; a sentence leading into a command line is joined with it."""
+    spans = sentence_spans(text, 0, len(text))
+    statements, i = [], 0
+    while i < len(spans):
+        sentence = text[spans[i][0]:spans[i][1]]
+        following = text[spans[i + 1][0]:spans[i + 1][1]] if i + 1 < len(spans) else ""
+        if following and _leads_in(sentence, following):
+            sentence, i = f"{sentence} {following}", i + 1
+        i += 1
+        if (sentence not in headings and not sentence.endswith(QUESTION)
+                and len(analyze(sentence)) >= MIN_TERMS):
+            statements.append(sentence)
+    return statements
+
+
+def _leads_in(sentence: str, following: str) -> bool:
+    """"…请运行：" / "…, run" followed by a line that reads like a command (no Chinese, no
+    sentence end)."""
+    if sentence.endswith(LEAD_IN):
+        return True
+    return (not sentence.endswith(TERMINAL) and not _CJK.search(following)
+            and not following.endswith(TERMINAL) and len(following) <= 120)
 
 
 def supporting_sentences(question: str, hits: list[Hit], embedder: Embedder, query: np.ndarray | None = None,
