@@ -102,8 +102,9 @@ def test_int8_onnx_minilm_stays_close_to_float32(tmp_path, monkeypatch) -> None:
 
 
 def test_onnx_cache_follows_the_weights_file(tmp_path, monkeypatch) -> None:
-    """An upgraded model package (another weights file) must be exported anew, never served
-    from the old export; the old file is removed."""
+    """An upgraded model package (other weights) must be exported anew, never served from
+    the old export, and the old file is removed; the same weights installed elsewhere
+    reuse the export."""
     import os
 
     from aipath.rag.onnx_embedder import cached_model
@@ -118,8 +119,9 @@ def test_onnx_cache_follows_the_weights_file(tmp_path, monkeypatch) -> None:
     weights.write_bytes(b"v1")
     first = cached_model("toy", export, "fp32", weights)
     assert cached_model("toy", export, "fp32", weights) == first and len(exports) == 1
+    os.utime(weights, ns=(1, 1))  # reinstalled elsewhere: same content, other time
+    assert cached_model("toy", export, "fp32", weights) == first and len(exports) == 1
     weights.write_bytes(b"v2!")
-    os.utime(weights, ns=(1, 1))
     second = cached_model("toy", export, "fp32", weights)
     assert second != first and second.read_bytes() == b"v2!" and len(exports) == 2
     assert not first.exists()

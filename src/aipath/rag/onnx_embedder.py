@@ -40,11 +40,10 @@ EXPORT_VERSION = 1  # bump when the export or quantisation recipe changes
 def cached_model(name: str, export: Callable[[Path], None], precision: Precision,
                  weights: Path) -> Path:
     """``<home>/cache/onnx/<name>-<precision>-<key>.onnx``, exported (and quantised) on
-    first use. The key covers the weights file and ``EXPORT_VERSION``: an upgraded model
-    package or a new recipe is exported anew instead of serving stale vectors."""
-    stat = weights.stat()
-    key = hashlib.sha256(f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:"
-                         f"{EXPORT_VERSION}".encode()).hexdigest()[:10]
+    first use. The key covers the weights' content and ``EXPORT_VERSION``: an upgraded
+    model package or a new recipe is exported anew instead of serving stale vectors, while
+    two virtual environments with the same package share one export."""
+    key = _fingerprint(weights)
     out_dir = data_home() / "cache" / "onnx"
     path = out_dir / f"{name}-{precision}-{key}.onnx"
     if path.exists():
@@ -73,6 +72,19 @@ def cached_model(name: str, export: Callable[[Path], None], precision: Precision
         if stale != path:  # a process still running it keeps its copy open
             stale.unlink(missing_ok=True)
     return path
+
+
+def _fingerprint(weights: Path, sample: int = 1 << 16) -> str:
+    """Size plus a hash of three 64 KiB samples (start, middle, end) and the recipe version:
+    changes with any other weights file, costs nothing next to hashing 90 MB, and does not
+    depend on the install's path or time."""
+    size = weights.stat().st_size
+    digest = hashlib.sha256(f"{size}:{EXPORT_VERSION}".encode())
+    with weights.open("rb") as handle:
+        for offset in (0, max(0, size // 2 - sample // 2), max(0, size - sample)):
+            handle.seek(offset)
+            digest.update(handle.read(sample))
+    return digest.hexdigest()[:10]
 
 
 def export_encoder(bert, inputs: dict[str, "torch.Tensor"], path: Path) -> None:  # noqa: F821
