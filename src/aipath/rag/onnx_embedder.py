@@ -153,7 +153,8 @@ class ONNXEncoder(ABC):
         # Longest first, so the last text to finish is a short one (threads end together).
         order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        out[order] = list(self.pool.map(lambda i: self.pooled(encodings[i], self.serial), order))
+        serial = self.serial  # made here, not raced for by the pool's threads
+        out[order] = list(self.pool.map(lambda i: self.pooled(encodings[i], serial), order))
         return normalise(out)
 
 
@@ -166,9 +167,10 @@ class ONNXMiniLMEmbedder(ONNXEncoder):
     def __init__(self, threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
-        weights = Path(minilm_dir()) / "model.safetensors"
-        super().__init__(cached_model("minilm", _export_minilm, "int8", weights), threads)
-        self.tokenizer = Tokenizer.from_file(str(Path(minilm_dir()) / "tokenizer.json"))
+        folder = Path(minilm_dir())
+        super().__init__(cached_model("minilm", _export_minilm, "int8", folder / "model.safetensors"),
+                         threads)
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_tokens)
         self.tokenizer.no_padding()  # the shipped tokenizer.json pads to 128 tokens
 
