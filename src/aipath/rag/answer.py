@@ -131,32 +131,21 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     embedder_name = kb.meta.get("embedder_name", "")
     terms = set(analyze(question))
     hits = [h for h in result.hits if is_relevant(h, terms, embedder_name)]
+    language = language_of(question)
     if not hits:
-        text = NOT_FOUND[language_of(question)]
+        text = NOT_FOUND[language]
         yield text
         yield Answer(question, text, [], [], timings, found=False)
         return
-    language = language_of(question)
-    if backend.languages is not None and language not in backend.languages:
-        note = LANGUAGE_NOTE[language].format(model=backend.name)
-        started = time.perf_counter()
-        text = note + support_text(question, hits, kb, after=note, query=result.query_vector)
-        timings["extract"] = time.perf_counter() - started
+    if backend.languages is None or language in backend.languages:
+        pieces: list[str] = []
+        for delta in _generate(backend, build_messages(question, hits), timings, max_tokens, temperature):
+            pieces.append(delta)
+            yield delta
+        text = "".join(pieces)
+    else:  # the note cites nothing, so the sources' sentences below become the answer
+        text = LANGUAGE_NOTE[language].format(model=backend.name)
         yield text
-        yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings)
-        return
-    started = time.perf_counter()
-    backend.load()  # timed apart, so a cold start does not pass for a slow first token
-    timings["load"] = time.perf_counter() - started
-    started = time.perf_counter()
-    pieces: list[str] = []
-    for delta in backend.stream(build_messages(question, hits), max_tokens, temperature):
-        if not pieces:
-            timings["first_token"] = time.perf_counter() - started
-        pieces.append(delta)
-        yield delta
-    timings["generate"] = time.perf_counter() - started
-    text = "".join(pieces)
     if not cited_numbers(text, len(hits)):
         started = time.perf_counter()
         support = support_text(question, hits, kb, after=text, query=result.query_vector)
@@ -164,6 +153,20 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
         text += support
         yield support
     yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings)
+
+
+def _generate(backend: ChatBackend, messages: list[Message], timings: dict[str, float],
+              max_tokens: int, temperature: float) -> Iterator[str]:
+    """The model's deltas, with load, first-token and total generation time recorded."""
+    started = time.perf_counter()
+    backend.load()  # timed apart, so a cold start does not pass for a slow first token
+    timings["load"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for n, delta in enumerate(backend.stream(messages, max_tokens, temperature)):
+        if n == 0:
+            timings["first_token"] = time.perf_counter() - started
+        yield delta
+    timings["generate"] = time.perf_counter() - started
 
 
 def support_text(question: str, hits: list[Hit], kb: KnowledgeBase, after: str = "",
