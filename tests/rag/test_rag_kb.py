@@ -55,6 +55,16 @@ def test_add_dedup_search_remove(home: Path, corpus: Path) -> None:
         remove_document(kb, "bm25.txt")
 
 
+def test_english_only_embedder_warns_about_chinese_documents(home: Path, tmp_path: Path) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    (tmp_path / "en.txt").write_text("BM25 ranks documents by term frequency and rarity.")
+    assert add_documents(kb, [SourceFile.from_path(tmp_path / "en.txt")]).warnings == []
+    (tmp_path / "zh.txt").write_text("向量数据库用于存储和检索嵌入向量，常见的有 Milvus 和 FAISS。")
+    report = add_documents(kb, [SourceFile.from_path(tmp_path / "zh.txt")])
+    assert [n for n, _, _ in report.added] == ["zh.txt"]  # added anyway: BM25 still finds it
+    assert len(report.warnings) == 1 and "aipath kb reembed t e5" in report.warnings[0]
+
+
 def test_failure_during_commit_leaves_kb_unchanged(home: Path, corpus: Path, monkeypatch) -> None:
     kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
     first, rest = _files(corpus)[:2], _files(corpus)[2:]

@@ -173,7 +173,8 @@ def create_app(settings: AppSettings) -> FastAPI:
         return UploadResult(
             added=[DocumentInfo(id=i, name=n, chunks=c, bytes=docs[i].size, title=docs[i].title,
                                 sha256=docs[i].sha256) for n, i, c in report.added],
-            duplicates=[{"name": n, "existing": e} for n, e in report.duplicates])
+            duplicates=[{"name": n, "existing": e} for n, e in report.duplicates],
+            warnings=report.warnings)
 
     @app.delete("/v1/kb/{name}/documents/{doc_id}", status_code=204)
     def delete_document(name: str, doc_id: int) -> None:

@@ -48,6 +48,8 @@ class DocumentInfo(BaseModel):
 class UploadResult(BaseModel):
     added: list[DocumentInfo]
     duplicates: list[dict[str, str]] = Field(description="name and the stored document it equals")
+    warnings: list[str] = Field(default_factory=list,
+                                description="added anyway, but something needs the user's attention")
 
 
 class QueryRequest(BaseModel):

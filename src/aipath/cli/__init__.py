@@ -6,6 +6,8 @@ transformers) inside its commands, so ``aipath --help`` answers instantly.
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from aipath.cli import bench, kb, labs, llm, qa, serve_llm
@@ -28,4 +30,7 @@ for module in (kb, qa, llm, labs, bench, serve_llm):
 
 
 def main() -> None:
+    # transformers' own "Loading weights" bar would break into our rich progress bars and
+    # answers; loading from local files takes well under a second anyway.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     app()

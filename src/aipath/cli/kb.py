@@ -84,6 +84,8 @@ def add(
         console.print(f"[yellow]unchanged[/] {doc_name}  (same content as '{existing}' already stored)")
     for doc_name, reason in report.failed:
         err_console.print(f"[red]failed[/]    {reason}")
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning[/]   {warning}")
     console.print(f"{len(report.added)} added, {len(report.duplicates)} duplicates, "
                   f"{len(report.failed)} failed; {kb.chunk_count()} chunks in '{name}'.")
     if report.failed:

@@ -8,6 +8,7 @@ means re-embedding, never a dimension crash.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Literal, Protocol
@@ -160,20 +161,35 @@ def get_embedder(spec: str) -> Embedder:
     )
 
 
-def cjk_ratio(text: str) -> float:
-    """Share of letters that are CJK ideographs; decides the 'auto' embedder."""
-    letters = [c for c in text[:20000] if c.isalpha()]
-    if not letters:
-        return 0.0
-    return sum(1 for c in letters if "\u3400" <= c <= "\u9fff") / len(letters)
+# A unit is one CJK character (kana and hangul included: a character carries about a word)
+# or one word of letters; digits and symbols are not language.
+_UNIT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]|[^\W\d_]+")
+
+ENGLISH_ONLY = ("minilm", "minilm-int8")  # embedder specs trained on English text alone
+NON_ENGLISH_SHARE = 0.2  # above this, a text needs the multilingual embedder
+
+
+def non_english_share(text: str) -> float:
+    """Share of a text's units (CJK characters, words) that are not plain-ASCII words.
+
+    Counting units rather than letters keeps a Chinese manual full of command lines on the
+    Chinese side: "运行 apt-get install" is 2 Chinese units against 3 English ones, where a
+    letter count would say 2 against 13.
+
+    >>> non_english_share("运行 apt-get install")
+    0.4
+    """
+    units = _UNIT.findall(text[:20000])
+    return sum(1 for u in units if not u.isascii()) / len(units) if units else 0.0
 
 
 def auto_embedder_spec(sample_text: str) -> str:
     """MiniLM (int8, ONNX Runtime) for English; multilingual-e5 where a fifth of the
-    letters are Chinese.
+    text's units are not English.
 
     The int8 MiniLM embeds about 2x faster than float32 (``aipath bench rag``) and scored
     the same on the English development sets (hybrid nDCG@10 0.822 / 0.844 vs 0.798 /
-    0.844, devsets/RESULTS.md).
+    0.844, devsets/RESULTS.md). e5 scores about as well on English (devsets/RESULTS.md)
+    but MiniLM falls apart on Chinese, so a mixed corpus goes to e5.
     """
-    return "e5" if cjk_ratio(sample_text) >= 0.2 else "minilm-int8"
+    return "e5" if non_english_share(sample_text) >= NON_ENGLISH_SHARE else "minilm-int8"

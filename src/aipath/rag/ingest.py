@@ -19,7 +19,8 @@ from aipath.rag.bm25_index import BM25Index
 from aipath.rag.chunking import make_chunker
 from aipath.rag.dense_index import DenseIndex
 from aipath.rag.document import Chunk, Document
-from aipath.rag.embeddings import Embedder, auto_embedder_spec, get_embedder
+from aipath.rag.embeddings import (ENGLISH_ONLY, NON_ENGLISH_SHARE, Embedder, auto_embedder_spec,
+                                   get_embedder, non_english_share)
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.loaders import LoaderError, load_bytes
 from aipath.rag.text_analysis import analyze
@@ -47,6 +48,7 @@ class IngestReport:
     added: list[tuple[str, int, int]] = field(default_factory=list)  # (name, doc id, chunks)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (name, existing name)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    warnings: list[str] = field(default_factory=list)  # added anyway, but the user should act
 
 
 @dataclass
@@ -91,8 +93,14 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
         return report
     meta = kb.meta
     spec = meta["embedder"]
+    sample = " ".join(p.document.text[:2000] for p in parsed)
     if spec == "auto":
-        spec = auto_embedder_spec(" ".join(p.document.text[:2000] for p in parsed))
+        spec = auto_embedder_spec(sample)
+    elif spec in ENGLISH_ONLY and non_english_share(sample) >= NON_ENGLISH_SHARE:
+        report.warnings.append(
+            f"'{kb.name}' embeds with {spec}, which knows English only, and these documents are "
+            f"mostly in another language: dense search will hardly find them (keyword search "
+            f"will). Run `aipath kb reembed {kb.name} e5` to switch to the multilingual model.")
     embedder = _load_embedder(spec, progress)
     if meta["dim"] and embedder.dim != meta["dim"]:
         raise KnowledgeBaseError(
