@@ -51,11 +51,15 @@ def test_create_upload_query_delete(filled: TestClient) -> None:
     assert top["document"] == "bm25.txt" and top["number"] == 1 and top["bm25"] > 0
     assert "retrieve" in result["timings"]
     again = _upload(client, "docs", ("bm25-copy.txt", CORPUS["bm25.txt"].encode())).json()
-    assert again == {"added": [], "duplicates": [{"name": "bm25-copy.txt", "existing": "bm25.txt"}]}
+    assert again == {"added": [], "duplicates": [{"name": "bm25-copy.txt", "existing": "bm25.txt"}],
+                     "warnings": []}
+    chinese = _upload(client, "docs", ("zh.txt", "向量数据库用于存储和检索嵌入向量。".encode())).json()
+    assert [d["name"] for d in chinese["added"]] == ["zh.txt"]
+    assert "aipath kb reembed docs e5" in chinese["warnings"][0]  # MiniLM knows English only
     doc_id = next(d["id"] for d in client.get("/v1/kb/docs/documents").json() if d["name"] == "bm25.txt")
     assert client.delete(f"/v1/kb/docs/documents/{doc_id}").status_code == 204
     assert client.delete(f"/v1/kb/docs/documents/{doc_id}").status_code == 404
-    assert len(client.get("/v1/kb/docs/documents").json()) == 3
+    assert len(client.get("/v1/kb/docs/documents").json()) == 4
     assert client.delete("/v1/kb/docs").status_code == 204
     assert client.get("/v1/kb").json() == []
 
