@@ -21,6 +21,7 @@ from aipath.rag.extract import supporting_sentences
 from aipath.rag.kb import KnowledgeBase
 from aipath.rag.rerank import Reranker
 from aipath.rag.retriever import Hit, SearchConfig, search
+from aipath.rag.script import IDEOGRAPH
 from aipath.rag.text_analysis import analyze
 from aipath.serve.chat_backends import ChatBackend, Message
 
@@ -29,7 +30,6 @@ from aipath.serve.chat_backends import ChatBackend, Message
 DENSE_RELEVANCE = {"all-MiniLM-L6-v2": 0.45, "multilingual-e5-small": 0.86}
 TERM_COVERAGE = 0.5  # or: at least half the question's content words appear in the chunk
 
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 NOT_FOUND = {
@@ -80,7 +80,7 @@ def language_of(text: str) -> str:
     >>> language_of("什么是 PagedAttention？"), language_of("How does jieba split 中文 text?")
     ('zh', 'en')
     """
-    return "zh" if len(_CJK_CHAR.findall(text)) >= max(1, len(_LATIN_WORD.findall(text))) else "en"
+    return "zh" if len(IDEOGRAPH.findall(text)) >= max(1, len(_LATIN_WORD.findall(text))) else "en"
 
 
 def is_relevant(hit: Hit, terms: set[str], embedder_name: str) -> bool:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u201c\u201d\u2018\u2019"
+from aipath.rag.script import CJK_PUNCTUATION, IDEOGRAPHS
+
+_CJK = IDEOGRAPHS + CJK_PUNCTUATION
 _CJK_WRAP = re.compile(rf"(?<=[{_CJK}])[^\S\n]*\n\s*(?=[{_CJK}])")
 _TOKEN_WRAP = re.compile(r"(?<=\S[/-])\n\s*(?=[\w~.])")
 

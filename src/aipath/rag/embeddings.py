@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from aipath.rag.script import IDEOGRAPHS, KANA_HANGUL
 from aipath.rag.tokens import package_dir
 
 Kind = Literal["query", "passage"]
@@ -163,7 +164,7 @@ def get_embedder(spec: str) -> Embedder:
 
 # A unit is one CJK character (kana and hangul included: a character carries about a word)
 # or one word of letters; digits and symbols are not language.
-_UNIT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]|[^\W\d_]+")
+_UNIT = re.compile(rf"[{IDEOGRAPHS}{KANA_HANGUL}]|[^\W\d_]+")
 
 ENGLISH_ONLY = ("minilm", "minilm-int8")  # embedder specs trained on English text alone
 NON_ENGLISH_SHARE = 0.2  # above this, a text needs the multilingual embedder

@@ -18,7 +18,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+", re.UNICODE)
+from aipath.rag.script import IDEOGRAPHS
+
+_WORDS = re.compile(rf"[{IDEOGRAPHS}]|[^\W_]+", re.UNICODE)
 
 
 def normalise(text: str) -> str:

@@ -31,13 +31,13 @@ import numpy as np
 from aipath.rag.chunking import sentence_spans
 from aipath.rag.embeddings import Embedder
 from aipath.rag.retriever import Hit
+from aipath.rag.script import IDEOGRAPH
 from aipath.rag.text_analysis import analyze
 
 MIN_TERMS = 3  # shorter lines are headings, labels or fragments, not statements
 TERMINAL = ("。", "！", "？", "；", "…", ".", "!", "?", ";")
 QUESTION = ("?", "？")
 LEAD_IN = (":", "：")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def sentences_of(text: str, headings: tuple[str, ...] = ()) -> list[str]:
@@ -63,7 +63,7 @@ def _leads_in(sentence: str, following: str) -> bool:
     sentence end)."""
     if sentence.endswith(LEAD_IN):
         return True
-    return (not sentence.endswith(TERMINAL) and not _CJK.search(following)
+    return (not sentence.endswith(TERMINAL) and not IDEOGRAPH.search(following)
             and not following.endswith(TERMINAL) and len(following) <= 120)
 
 

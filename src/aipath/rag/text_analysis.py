@@ -16,7 +16,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+from aipath.rag.script import IDEOGRAPHS
+
+_CJK_RUN = re.compile(f"[{IDEOGRAPHS}]+")
 _WORD = re.compile(r"[^\W_]+(?:_[^\W_]+)*", re.UNICODE)
 
 ENGLISH_STOPWORDS = frozenset("""

@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+from aipath.rag.script import IDEOGRAPHS
+
 
 class Tokenizer(Protocol):
     def offsets(self, text: str) -> list[tuple[int, int]]:
@@ -38,7 +40,7 @@ class HFTokenizer:
 class RegexTokenizer:
     """Fallback: words, numbers and single CJK characters count as one token each."""
 
-    _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|\w+|[^\w\s]", re.UNICODE)
+    _TOKEN = re.compile(rf"[{IDEOGRAPHS}]|\w+|[^\w\s]", re.UNICODE)
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
         return [m.span() for m in self._TOKEN.finditer(text)]
