@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import re
 
+from bs4 import BeautifulSoup
+from bs4.element import PreformattedString
+
 from aipath.rag.document import Block, collapse_whitespace
 
 HEADINGS = {f"h{i}": i for i in range(1, 7)}
@@ -41,6 +44,8 @@ class _Walker:
     def walk(self, element, api_depth: int = 0) -> None:
         for child in element.children:
             name = getattr(child, "name", None)
+            if isinstance(child, PreformattedString):  # comments, doctypes, CDATA: not text
+                continue
             if name is None:
                 self.inline.append(str(child))
             elif name in HEADINGS:
@@ -77,8 +82,6 @@ def _is_api_entry(dl) -> bool:
 
 def html_blocks(html: str) -> tuple[list[Block], str]:
     """Blocks of the page's main content, and the page title."""
-    from bs4 import BeautifulSoup
-
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(NOISE_TAGS):
         tag.decompose()

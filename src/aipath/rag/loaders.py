@@ -10,6 +10,7 @@ import io
 import re
 import zipfile
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from aipath.rag.document import Block, Document, join_wrapped, with_heading_paths
@@ -24,8 +25,7 @@ class LoaderError(ValueError):
 
 SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_MD_FENCE = re.compile(r"^(```|~~~)")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -64,36 +64,44 @@ def load_txt(data: bytes, name: str) -> Document:
     return Document(name, blocks, title=title)
 
 
+@lru_cache(maxsize=1)
+def _markdown():  # noqa: ANN202 - markdown_it.MarkdownIt
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
 def load_markdown(data: bytes, name: str) -> Document:
-    """Headings (``#``…``######``) become heading blocks; fenced code stays whole."""
-    blocks: list[Block] = []
-    buffer: list[str] = []
-    in_fence = False
+    """CommonMark with GitHub's tables, rendered to HTML and read like any HTML page: links,
+    emphasis and code spans become the words a reader sees (not ``[text](url)`` or
+    ``**``), fenced and indented code become code blocks, table rows stay rows. A YAML
+    front matter's ``title`` is the document's title; the rest of it is not content.
 
-    def flush() -> None:
-        if buffer:
-            blocks.extend(_paragraphs("\n".join(buffer)))
-            buffer.clear()
+    >>> doc = load_markdown(b"---\\ntitle: Guide\\n---\\n# Install\\nRun `pip install x`, see "
+    ...                     b"[the *docs*](https://x.org).\\n\\n    code\\n", "g.md")
+    >>> doc.title, [(b.kind, b.text) for b in doc.blocks]
+    ('Guide', [('heading', 'Install'), ('paragraph', 'Run pip install x, see the docs.'), ('code', 'code')])
+    """
+    text = decode_text(data, name)
+    title = ""
+    if front := _FRONT_MATTER.match(text):
+        text = text[front.end():]
+        title = _front_matter_title(front.group(1))
+    blocks, _ = html_blocks(_markdown().render(text))
+    return Document(name, with_heading_paths(blocks), title=title)
 
-    for line in decode_text(data, name).split("\n"):
-        if _MD_FENCE.match(line.strip()):
-            if in_fence:
-                buffer.append(line)
-                blocks.append(Block("\n".join(buffer).strip(), kind="code"))
-                buffer.clear()
-            else:
-                flush()
-                buffer.append(line)
-            in_fence = not in_fence
-            continue
-        heading = None if in_fence else _MD_HEADING.match(line)
-        if heading and heading.group(2):
-            flush()
-            blocks.append(Block(heading.group(2), kind="heading", level=len(heading.group(1))))
-        else:
-            buffer.append(line)
-    flush()
-    return Document(name, with_heading_paths(blocks))
+
+def _front_matter_title(yaml_text: str) -> str:
+    """The ``title`` of a YAML front matter; a malformed one is ignored, not an error (the
+    document itself is fine)."""
+    import yaml
+
+    try:
+        meta = yaml.safe_load(yaml_text)
+    except yaml.YAMLError:
+        return ""
+    title = meta.get("title") if isinstance(meta, dict) else None
+    return str(title).strip() if title else ""
 
 
 def load_html(data: bytes, name: str) -> Document:
