@@ -6,8 +6,10 @@
 #   debian-ref-zh-pdf                 pages of ch. 1-6 cut from its PDF, bookmarks kept
 #   <set>-md for debian-faq-zh, debian-ref-zh, py-tutorial, git-manual
 #                                     each HTML page as GitHub Markdown (pandoc; navigation
-#                                     dropped first, as the HTML loader drops it); needs
-#                                     pandoc (apt install pandoc)
+#                                     dropped first, as the HTML loader drops it)
+#   <set>-docx for debian-faq-zh, debian-ref-zh, py-tutorial
+#                                     each HTML page as a Word document, the same way
+#   The Markdown and Word variants need pandoc (apt install pandoc).
 # Each goes to <root>/<variant>/docs with the base set's questions.jsonl beside it.
 # Usage: devsets/prepare_formats.sh [ROOT]   (default ROOT=/tmp/aipath-devsets)
 set -euo pipefail
@@ -44,30 +46,35 @@ writer = PdfWriter()  # PDF pages 29-140 hold chapters 1-6
 writer.append("/usr/share/debian-reference/debian-reference.zh-cn.pdf", pages=(28, 140), import_outline=True)
 writer.write(f"{root}/debian-ref-zh-pdf/docs/debian-reference-ch1-6.zh-cn.pdf")
 EOF
-if command -v pandoc >/dev/null; then
-    for base in debian-faq-zh debian-ref-zh py-tutorial git-manual; do
-        [ -d "$root/$base/docs" ] || "$here/prepare.sh" "$root" "$base" >/dev/null
-        mkdir -p "$root/$base-md/docs"
-        cp "$here/$base/questions.jsonl" "$root/$base-md/"
-        "$python" - "$root/$base/docs" "$root/$base-md/docs" <<'EOF'
+convert() {  # convert BASE FORMAT: every HTML page of BASE to FORMAT with pandoc
+    local base=$1 format=$2 suffix=${2%%-*}
+    [ -d "$root/$base/docs" ] || "$here/prepare.sh" "$root" "$base" >/dev/null
+    suffix=${suffix/gfm/md}
+    mkdir -p "$root/$base-$suffix/docs"
+    cp "$here/$base/questions.jsonl" "$root/$base-$suffix/"
+    "$python" - "$root/$base/docs" "$root/$base-$suffix/docs" "$format" "$suffix" <<'EOF'
 import subprocess, sys
 from pathlib import Path
 from bs4 import BeautifulSoup
 from aipath.rag.html_loader import NOISE_SELECTORS, NOISE_TAGS
 
-src, dst = Path(sys.argv[1]), Path(sys.argv[2])
+src, dst, fmt, suffix = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 for page in sorted(src.glob("*.html")):
-    out = dst / (page.stem + ".md")
+    out = dst / f"{page.stem}.{suffix}"
     if out.exists():  # written once: mtimes key the eval cache
         continue
     soup = BeautifulSoup(page.read_text(errors="replace"), "html.parser")
     for tag in soup(NOISE_TAGS) + [t for s in NOISE_SELECTORS for t in soup.select(s)]:
         tag.decompose()
-    out.write_text(subprocess.run(["pandoc", "-f", "html-native_divs-native_spans", "-t", "gfm-raw_html"],
-                                  input=str(soup), capture_output=True, text=True, check=True).stdout)
+    subprocess.run(["pandoc", "--quiet", "-f", "html-native_divs-native_spans", "-t", fmt, "-o", str(out)],
+                   input=str(soup), text=True, check=True)
 EOF
-    done
+}
+
+if command -v pandoc >/dev/null; then
+    for base in debian-faq-zh debian-ref-zh py-tutorial git-manual; do convert "$base" gfm-raw_html; done
+    for base in debian-faq-zh debian-ref-zh py-tutorial; do convert "$base" docx; done
 else
-    echo "pandoc not found: Markdown variants skipped (apt install pandoc)" >&2
+    echo "pandoc not found: Markdown and Word variants skipped (apt install pandoc)" >&2
 fi
 echo "format variants written under $root"

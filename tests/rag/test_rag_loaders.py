@@ -22,14 +22,27 @@ def _pdf(pages: list[str]) -> bytes:
 
 def _docx() -> bytes:
     import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
 
     document = docx.Document()
     document.add_heading("Guide", level=1)
     document.add_paragraph("Intro paragraph.")
     document.add_heading("Install", level=2)
+    table = document.add_table(rows=2, cols=3)
+    for cell, text in zip(table.rows[0].cells, ["key", "value", ""]):
+        cell.text = text
+    merged = table.cell(1, 0).merge(table.cell(1, 1))  # python-docx repeats it per column
+    merged.text, table.cell(1, 2).text = "spans two", "third"
     document.add_paragraph("Run make install.")
-    table = document.add_table(rows=1, cols=2)
-    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "key", "value"
+    document.add_paragraph("make -j2 install", style=document.styles.add_style("Code", WD_STYLE_TYPE.PARAGRAPH))
+    document.add_paragraph("部署", style=document.styles.add_style("标题 1", WD_STYLE_TYPE.PARAGRAPH))
+    outlined = document.add_paragraph("Outline-level heading")
+    level = OxmlElement("w:outlineLvl")
+    level.set(qn("w:val"), "1")
+    outlined._p.get_or_add_pPr().append(level)
+    document.add_paragraph("Body under it.")
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -100,10 +113,13 @@ def test_pdf_pages_are_numbered() -> None:
 
 def test_docx_headings_and_tables() -> None:
     doc = load_bytes(_docx(), "g.docx")
-    assert [(b.kind, b.text) for b in doc.blocks] == [
-        ("heading", "Guide"), ("paragraph", "Intro paragraph."), ("heading", "Install"),
-        ("paragraph", "Run make install."), ("table", "key | value")]
+    assert [(b.kind, b.level, b.text) for b in doc.blocks] == [
+        ("heading", 1, "Guide"), ("paragraph", 0, "Intro paragraph."), ("heading", 2, "Install"),
+        ("table", 0, "key | value"), ("table", 0, "spans two | third"),  # where they stand
+        ("paragraph", 0, "Run make install."), ("code", 0, "make -j2 install"),
+        ("heading", 1, "部署"), ("heading", 2, "Outline-level heading"), ("paragraph", 0, "Body under it.")]
     assert doc.blocks[3].heading_path == ("Guide", "Install")
+    assert doc.blocks[-1].heading_path == ("部署", "Outline-level heading")
 
 
 def test_gb18030_text_is_decoded() -> None:

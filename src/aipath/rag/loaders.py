@@ -13,7 +13,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from aipath.rag.document import Block, Document, join_wrapped, with_heading_paths
+from aipath.rag.document import (Block, Document, collapse_whitespace, join_wrapped,
+                                 with_heading_paths)
 from aipath.rag.html_loader import html_blocks
 from aipath.rag.pdf_loader import pdf_blocks
 from aipath.rag.rst_loader import rst_blocks
@@ -127,31 +128,63 @@ def load_pdf(data: bytes, name: str) -> Document:
 
 
 def load_docx(data: bytes, name: str) -> Document:
-    """Paragraph styles named 'Heading N' (or 'Title') become headings; tables are read."""
+    """Paragraphs and tables in reading order. A paragraph is a heading when its style is
+    "Heading N" (Word's English name, which localised Word keeps in the file) or "标题 N"
+    (WPS), "Title", or when it declares an outline level; a paragraph in a code style is a
+    code block; each table row is a block, its cells joined by " | " as in HTML tables."""
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
 
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise LoaderError(f"{name}: not a readable .docx file ({exc})") from exc
     blocks: list[Block] = []
-    for paragraph in document.paragraphs:
-        text = paragraph.text.strip()
-        if not text:
-            continue
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
-        match = re.match(r"Heading (\d)", style)
-        if match or style == "Title":
-            level = int(match.group(1)) if match else 1
-            blocks.append(Block(text, kind="heading", level=level))
-        else:
-            blocks.append(Block(text))
-    for table in document.tables:
-        rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
-        if any(r.strip(" |") for r in rows):
-            blocks.append(Block("\n".join(rows), kind="table"))
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            blocks.extend(Block(row, kind="table") for row in _docx_rows(item))
+        elif text := item.text.strip():
+            style = item.style.name if item.style is not None else ""
+            if level := _docx_heading_level(item, style or ""):
+                blocks.append(Block(collapse_whitespace(text), kind="heading", level=level))
+            else:
+                blocks.append(Block(text, kind="code" if _DOCX_CODE.search(style or "") else "paragraph"))
     return Document(name, with_heading_paths(blocks))
+
+
+_DOCX_HEADING = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+_DOCX_CODE = re.compile(r"code|preformatted|macro text|代码", re.IGNORECASE)
+
+
+def _docx_heading_level(paragraph, style: str) -> int:  # noqa: ANN001 - docx Paragraph
+    """1-based heading level, 0 for body text."""
+    from docx.oxml.ns import qn
+
+    if match := _DOCX_HEADING.match(style.strip()):
+        return int(match.group(1))
+    if style == "Title":
+        return 1
+    for owner in (paragraph._p, paragraph.style.element if paragraph.style is not None else None):
+        properties = owner.find(qn("w:pPr")) if owner is not None else None
+        outline = properties.find(qn("w:outlineLvl")) if properties is not None else None
+        if outline is not None and (value := outline.get(qn("w:val"), "")).isdigit() and int(value) < 9:
+            return int(value) + 1  # 9 means body text
+    return 0
+
+
+def _docx_rows(table) -> list[str]:  # noqa: ANN001 - docx Table
+    """Row texts; a merged cell, which python-docx repeats for every column it spans, once."""
+    rows = []
+    for row in table.rows:
+        cells, seen = [], set()
+        for cell in row.cells:
+            if id(cell._tc) not in seen:
+                seen.add(id(cell._tc))
+                cells.append(collapse_whitespace(cell.text))
+        if text := " | ".join(c for c in cells if c):
+            rows.append(text)
+    return rows
 
 
 LOADERS: dict[str, Callable[[bytes, str], Document]] = {
