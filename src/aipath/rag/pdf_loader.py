@@ -9,10 +9,16 @@ recover enough structure for chunking and citing:
 - running headers and footers ("Debian 参考手册 37/ 223") repeat at the top or bottom of
   most pages with only their digits changing, and are dropped;
 - a page's other lines form paragraphs, broken at headings and bullets; wrapped Chinese
-  lines are joined without a space.
+  lines are joined without a space;
+- justified Chinese lines come out spread ("如 果 你 想 扩 展 NM"): pypdf turns the extra
+  gaps between characters into spaces, which would cut every word into single characters
+  for jieba. A space between two ideographs is dropped when either of them stands alone;
+  one between two words ("软件包 流行度", table cells) stays.
 
 >>> _key("2.1.3  持续升级的生活")
 '持续升级的生活'
+>>> join_spaced_ideographs("提示如 果 你 想 扩 展 NM 的 网 络 配 置。软件包 流行度")
+'提示如果你想扩展 NM 的网络配置。软件包 流行度'
 """
 
 from __future__ import annotations
@@ -22,10 +28,23 @@ import unicodedata
 from collections import Counter
 
 from aipath.rag.document import Block, join_wrapped
+from aipath.rag.script import IDEOGRAPH, IDEOGRAPHS
 
 _SECTION_NUMBER = re.compile(r"^(?:第\s*\d+\s*章|[\dA-Z]+(?:\.\d+)*\.?)\s+")
 _BULLET = re.compile(r"^\s*[•●▪◦‣\-*]\s")
 _EDGE_LINES = 2  # running headers/footers live in the first or last lines of a page
+_SPACE_BETWEEN_IDEOGRAPHS = re.compile(f"(?<=[{IDEOGRAPHS}]) (?=[{IDEOGRAPHS}])")
+
+
+def join_spaced_ideographs(text: str) -> str:
+    """Drop a space between two ideographs when the one before it or the one after it is
+    a single character (its other side is not an ideograph): letter-spacing, not a word break."""
+
+    def alone(position: int) -> bool:
+        return not (0 <= position < len(text) and IDEOGRAPH.match(text[position]))
+
+    return _SPACE_BETWEEN_IDEOGRAPHS.sub(
+        lambda m: "" if alone(m.start() - 2) or alone(m.start() + 2) else " ", text)
 
 
 def _key(line: str) -> str:
@@ -101,7 +120,7 @@ def _page_blocks(lines: list[str], number: int, titles: dict[str, int],
 
 def pdf_blocks(reader) -> list[Block]:
     """Blocks of every page of a ``pypdf.PdfReader``, each knowing its 1-based page."""
-    pages = [(page.extract_text() or "").split("\n") for page in reader.pages]
+    pages = [join_spaced_ideographs(page.extract_text() or "").split("\n") for page in reader.pages]
     titles = _outline(reader)
     running = _running_lines(pages) if len(pages) >= 3 else set()
     return [block for index, lines in enumerate(pages)
