@@ -15,8 +15,8 @@ recover enough structure for chunking and citing:
   for jieba. A space between two ideographs is dropped when either of them stands alone;
   one between two words ("软件包 流行度", table cells) stays.
 
->>> _key("2.1.3  持续升级的生活")
-'持续升级的生活'
+>>> _key("2.1.3  持续升级的生活"), _key("1.1.2 GUI 下的 shell 提示符"), _key('1.5.1 ”$PATH”变量')
+('持续升级的生活', 'gui下的shell提示符', '$path变量')
 >>> join_spaced_ideographs("提示如 果 你 想 扩 展 NM 的 网 络 配 置。软件包 流行度")
 '提示如果你想扩展 NM 的网络配置。软件包 流行度'
 """
@@ -30,7 +30,7 @@ from collections import Counter
 from aipath.rag.document import Block, join_wrapped
 from aipath.rag.script import IDEOGRAPH, IDEOGRAPHS
 
-_SECTION_NUMBER = re.compile(r"^(?:第\s*\d+\s*章|[\dA-Z]+(?:\.\d+)*\.?)\s+")
+_SECTION_NUMBER = re.compile(r"^(?:第\s*\d+\s*章|(?:\d+|[A-Z](?=\.\d))(?:\.\d+)*\.?)\s+")
 _BULLET = re.compile(r"^\s*[•●▪◦‣\-*]\s")
 _EDGE_LINES = 2  # running headers/footers live in the first or last lines of a page
 _SPACE_BETWEEN_IDEOGRAPHS = re.compile(f"(?<=[{IDEOGRAPHS}]) (?=[{IDEOGRAPHS}])")
@@ -48,9 +48,10 @@ def join_spaced_ideographs(text: str) -> str:
 
 
 def _key(line: str) -> str:
-    """A title line's identity: no section number, no spaces, NFKC-normalised."""
+    """A title line's identity: no section number, spaces or quotes (fonts turn straight
+    quotes curly, bookmarks keep them straight), NFKC-normalised."""
     text = unicodedata.normalize("NFKC", line).strip()
-    return re.sub(r"\s+", "", _SECTION_NUMBER.sub("", text)).lower()
+    return re.sub(r"[\s\"'“”‘’]+", "", _SECTION_NUMBER.sub("", text)).lower()
 
 
 def _outline(reader) -> dict[int, dict[str, int]]:
