@@ -106,6 +106,16 @@ def test_html_keeps_main_content_and_headings() -> None:
     assert doc.title == "T"
 
 
+def test_html_reads_the_one_article_of_a_docs_site_page() -> None:
+    html = ("<html><body><main><div class='row'><article><h1>Install</h1><p>Run pip.</p></article>"
+            "<div class='col toc'><ul class='table-of-contents'><li>Install</li></ul></div>"
+            "<div class='pagination'>Next: Usage</div></div></main></body></html>").encode()
+    assert [(b.kind, b.text) for b in load_bytes(html, "docs.html").blocks] == [
+        ("heading", "Install"), ("paragraph", "Run pip.")]
+    two = b"<html><body><article><p>One.</p></article><article><p>Two.</p></article></body></html>"
+    assert [b.text for b in load_bytes(two, "blog.html").blocks] == ["One.", "Two."]
+
+
 def test_pdf_pages_are_numbered() -> None:
     doc = load_bytes(_pdf(["First page text.", "Second page text."]), "a.pdf")
     assert [(b.page, b.text) for b in doc.blocks] == [(1, "First page text."), (2, "Second page text.")]

@@ -8,7 +8,8 @@ long API entry never collapses into one block with its code glued to its prose.
 Sphinx API entries (``<dl class="py method"><dt>signature</dt><dd>…</dd>``) turn their
 signature into a heading one level below the enclosing entry, so a method's text carries
 "module > class > method(…)" as its heading path. Navigation (``nav``, DocBook's
-``div.toc``/``navheader``/``navfooter``), scripts and permalink anchors are dropped.
+``div.toc``/``navheader``/``navfooter``), scripts and permalink anchors are dropped; where
+the main content holds exactly one ``<article>``, only the article is read.
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ def html_blocks(html: str) -> tuple[list[Block], str]:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     root = (soup.find("main") or soup.find(attrs={"role": "main"})
             or soup.select_one("div.body") or soup.body or soup)
+    # Docusaurus, MkDocs Material and GitHub put the page in one <article> and keep the
+    # table of contents and pagination beside it, inside <main>.
+    articles = root.find_all("article")
+    if len(articles) == 1:
+        root = articles[0]
     walker = _Walker()
     walker.walk(root)
     walker.flush()
