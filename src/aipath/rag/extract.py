@@ -24,8 +24,6 @@ that leads into a command on the next line answers only together with that line:
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from aipath.rag.chunking import sentence_spans

@@ -14,8 +14,6 @@ the main content holds exactly one ``<article>``, only the article is read.
 
 from __future__ import annotations
 
-import re
-
 from bs4 import BeautifulSoup
 from bs4.element import PreformattedString
 

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from aipath.rag.document import (Block, Document, collapse_whitespace, join_wrapped,
-                                 with_heading_paths)
+from aipath.rag.document import Block, Document, collapse_whitespace, with_heading_paths
 from aipath.rag.html_loader import html_blocks
 from aipath.rag.pdf_loader import pdf_blocks
 from aipath.rag.rst_loader import rst_blocks
@@ -25,8 +24,9 @@ class LoaderError(ValueError):
 
 
 SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_DOCX_HEADING = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+_DOCX_CODE = re.compile(r"code|preformatted|macro text|代码", re.IGNORECASE)
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -50,12 +50,6 @@ def decode_text(data: bytes, name: str) -> str:
     if sample and control / len(sample) > 0.05:
         raise LoaderError(f"{name}: looks like binary data, not text (too many control bytes)")
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _paragraphs(text: str, page: int | None = None) -> list[Block]:
-    return [
-        Block(join_wrapped(p.strip()), page=page) for p in _PARAGRAPH_BREAK.split(text) if p.strip()
-    ]
 
 
 def load_txt(data: bytes, name: str) -> Document:
@@ -145,16 +139,12 @@ def load_docx(data: bytes, name: str) -> Document:
         if isinstance(item, Table):
             blocks.extend(Block(row, kind="table") for row in _docx_rows(item))
         elif text := item.text.strip():
-            style = item.style.name if item.style is not None else ""
-            if level := _docx_heading_level(item, style or ""):
+            style = (item.style.name if item.style is not None else "") or ""
+            if level := _docx_heading_level(item, style):
                 blocks.append(Block(collapse_whitespace(text), kind="heading", level=level))
             else:
-                blocks.append(Block(text, kind="code" if _DOCX_CODE.search(style or "") else "paragraph"))
+                blocks.append(Block(text, kind="code" if _DOCX_CODE.search(style) else "paragraph"))
     return Document(name, with_heading_paths(blocks))
-
-
-_DOCX_HEADING = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
-_DOCX_CODE = re.compile(r"code|preformatted|macro text|代码", re.IGNORECASE)
 
 
 def _docx_heading_level(paragraph, style: str) -> int:  # noqa: ANN001 - docx Paragraph
