@@ -132,6 +132,17 @@ def test_docx_headings_and_tables() -> None:
     assert doc.blocks[-1].heading_path == ("部署", "Outline-level heading")
 
 
+def test_declared_html_charsets_and_utf16_text_are_decoded() -> None:
+    big5 = '<html><head><meta charset="big5"></head><body><p>繁體中文文件。</p></body></html>'
+    assert load_bytes(big5.encode("big5"), "tw.html").text == "繁體中文文件。"
+    xml = '<?xml version="1.0" encoding="Shift_JIS"?><html><body><p>日本語の文書。</p></body></html>'
+    assert load_bytes(xml.encode("shift_jis"), "jp.html").text == "日本語の文書。"
+    gbk = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312"><p>中文页面，镕。</p>'
+    assert load_bytes(gbk.encode("gbk"), "cn.html").text == "中文页面，镕。"  # 镕 is GBK, not GB2312
+    notepad = "Windows 记事本保存的“Unicode”文本。".encode("utf-16")  # BOM + NUL bytes, still text
+    assert load_bytes(notepad, "note.txt").text == "Windows 记事本保存的“Unicode”文本。"
+
+
 def test_gb18030_text_is_decoded() -> None:
     doc = load_bytes("中文文档。\n\n第二段。".encode("gb18030"), "zh.txt")
     assert doc.text == "中文文档。\n\n第二段。"

@@ -6,6 +6,7 @@ act on; nothing half-parsed ever reaches the knowledge base.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
@@ -27,29 +28,66 @@ SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _DOCX_HEADING = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 _DOCX_CODE = re.compile(r"code|preformatted|macro text|代码", re.IGNORECASE)
+_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?([\w.:-]+)|<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""",
+                      re.IGNORECASE)
 
 
-def decode_text(data: bytes, name: str) -> str:
+def decode_text(data: bytes, name: str, declared: str | None = None) -> str:
     """Decode bytes that claim to be text, refusing binary data.
 
-    UTF-8 first (with or without BOM), then GB18030, which covers the GBK files Chinese
-    users often have. Binary data (NUL bytes, or many control characters) is refused.
+    A UTF-16 byte-order mark (Windows Notepad's "Unicode") decides; otherwise the encoding
+    the file declares (an HTML page's charset), then UTF-8 (with or without BOM), then
+    GB18030, which covers the GBK files Chinese users often have. Binary data (NUL bytes,
+    or many control characters) is refused.
+
+    >>> decode_text("中文".encode("utf-16"), "notepad.txt"), decode_text("繁體".encode("big5"), "p.html", "big5")
+    ('中文', '繁體')
     """
-    if b"\x00" in data[:8192]:
-        raise LoaderError(f"{name}: looks like binary data, not text (it contains NUL bytes)")
-    for encoding in ("utf-8-sig", "gb18030"):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings: tuple[str, ...] = ("utf-16",)
+    else:
+        if b"\x00" in data[:8192]:
+            raise LoaderError(f"{name}: looks like binary data, not text (it contains NUL bytes)")
+        encodings = (*([declared] if declared else []), "utf-8-sig", "gb18030")
+    for encoding in encodings:
         try:
             text = data.decode(encoding)
             break
         except UnicodeDecodeError:
             continue
     else:
-        raise LoaderError(f"{name}: not valid UTF-8 or GB18030 text; convert it to UTF-8")
+        raise LoaderError(f"{name}: not valid {' or '.join(encodings)} text; convert it to UTF-8")
     sample = text[:8192]
     control = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t\f")
     if sample and control / len(sample) > 0.05:
         raise LoaderError(f"{name}: looks like binary data, not text (too many control bytes)")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# Labels that browsers (WHATWG's encoding standard) decode with a larger charset, and a
+# UTF-16 label inside an ASCII-compatible page, which they read as UTF-8.
+_CHARSET_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
+                      "iso-8859-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252",
+                      "big5": "big5hkscs", "shift_jis": "cp932", "euc-kr": "cp949",
+                      "utf-16": "utf-8", "utf-16le": "utf-8", "utf-16be": "utf-8"}
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset an HTML page declares in its first 2 KB (``<meta charset>``, the
+    http-equiv form, or an XML declaration), as a Python codec name; None if absent or unknown.
+
+    >>> declared_charset(b'<meta http-equiv="Content-Type" content="text/html; charset=GB2312">')
+    'gb18030'
+    """
+    match = _CHARSET.search(data[:2048])
+    if not match:
+        return None
+    label = (match.group(1) or match.group(2)).decode("ascii").lower()
+    try:
+        codecs.lookup(label)
+    except LookupError:
+        return None
+    return _CHARSET_SUPERSETS.get(label, label)
 
 
 def load_txt(data: bytes, name: str) -> Document:
@@ -101,7 +139,7 @@ def _front_matter_title(yaml_text: str) -> str:
 
 def load_html(data: bytes, name: str) -> Document:
     """Headings, paragraphs, code, table rows and API entries (see ``html_loader``)."""
-    blocks, title = html_blocks(decode_text(data, name))
+    blocks, title = html_blocks(decode_text(data, name, declared_charset(data)))
     return Document(name, with_heading_paths(blocks), title=title)
 
 
