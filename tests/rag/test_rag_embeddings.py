@@ -130,3 +130,15 @@ def test_onnx_cache_follows_the_weights_file(tmp_path, monkeypatch) -> None:
     second = cached_model("toy", export, "fp32", weights)
     assert second != first and second.read_bytes() == b"v2!" and len(exports) == 2
     assert not first.exists()
+
+
+def test_document_qa_modules_do_not_import_torch() -> None:
+    """e5's weights are read with the LLM stack's Q4_0 decoder; that must not drag torch
+    (seconds of start-up) into every `aipath ask`, `kb add` or API start."""
+    import subprocess
+    import sys
+
+    code = ("import sys, aipath.rag.e5_weights, aipath.rag.onnx_embedder, aipath.rag.ingest, "
+            "aipath.rag.retriever, aipath.rag.answer; print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -13,7 +13,20 @@ Module map (one concept per file): ``config`` (one dataclass for every family),
 (text), ``sampling``/``streaming``/``generate``/``local`` (generation).
 """
 
-from aipath.llm.local import LocalLLM, load_llm, load_local_llm
-from aipath.llm.sampling import SamplingParams
+from __future__ import annotations
 
-__all__ = ["LocalLLM", "SamplingParams", "load_llm", "load_local_llm"]
+import importlib
+from typing import Any
+
+# Exported lazily: the document-QA side imports ``aipath.llm.gguf_quants`` (e5's 4-bit
+# weights), and importing this package must not pull in torch for it (2.8 s on a cold start).
+_EXPORTS = {"LocalLLM": "local", "load_llm": "local", "load_local_llm": "local",
+            "SamplingParams": "sampling"}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'aipath.llm' has no attribute '{name}'")
+    return getattr(importlib.import_module(f"aipath.llm.{_EXPORTS[name]}"), name)
