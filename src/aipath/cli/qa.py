@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -157,9 +158,11 @@ def demo(
         search(kb, "warm up the segmenter and the embedder")  # so the first real query is fast
     console.print(f"Knowledge base [bold]demo[/]: {len(kb.documents())} documents, "
                   f"{kb.chunk_count()} chunks{' (just built)' if added else ''}.")
+    # The hints must reach the same data directory this command used.
+    where = f" --home {shlex.quote(str(home))}" if home else ""
     console.print("\nTry, in another terminal:\n"
-                  "  .venv/bin/aipath ask demo \"What is LoRA and why does it save memory?\"\n"
-                  "  .venv/bin/aipath ask demo \"什么是 PagedAttention？\"\n"
+                  f"  .venv/bin/aipath ask demo \"What is LoRA and why does it save memory?\"{where}\n"
+                  f"  .venv/bin/aipath ask demo \"什么是 PagedAttention？\"{where}\n"
                   f"  curl -s http://{host}:{port}/v1/kb/demo/query -H 'content-type: application/json' "
                   "-d '{\"query\": \"BM25\"}'\n", soft_wrap=True)
     if not no_serve:
