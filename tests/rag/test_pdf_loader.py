@@ -61,3 +61,21 @@ def test_pdf_without_outline_still_loads_page_by_page() -> None:
     doc = load_bytes(bytes(pdf.output()), "plain.pdf")
     assert [(b.kind, b.text, b.page) for b in doc.blocks] == [
         ("paragraph", "Alpha page.", 1), ("paragraph", "Beta page.", 2)]
+
+
+def test_pdf_without_outline_takes_headings_from_font_sizes() -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    for size, text in [(20, "User Guide"), (14, "1 Installing"), (11, "Download the installer."),
+                       (11, "Run it as an administrator."), (14, "2 Running"),
+                       (11, "Start the service with the run command.")]:
+        pdf.set_font("helvetica", size=size)
+        pdf.cell(0, 10, text, new_x="LMARGIN", new_y="NEXT")
+    doc = load_bytes(bytes(pdf.output()), "guide.pdf")
+    assert [(b.kind, b.level, b.text) for b in doc.blocks] == [
+        ("heading", 1, "User Guide"), ("heading", 2, "1 Installing"),
+        ("paragraph", 0, "Download the installer.\nRun it as an administrator."),
+        ("heading", 2, "2 Running"), ("paragraph", 0, "Start the service with the run command.")]
+    assert doc.blocks[-1].heading_path == ("User Guide", "2 Running")

@@ -5,7 +5,9 @@ recover enough structure for chunking and citing:
 
 - the outline (bookmarks) names the sections; a line on a bookmark's page that reads as
   its title, with or without the section number ("2.1.3 持续升级的生活"), becomes a
-  heading at the bookmark's depth;
+  heading at the bookmark's depth. A PDF without bookmarks gets its headings from font
+  sizes instead: a short line set at least 15 % larger than the body text is a heading,
+  the largest size level 1;
 - running headers and footers ("Debian 参考手册 37/ 223") repeat at the top or bottom of
   most pages with only their digits changing, and are dropped;
 - a page's other lines form paragraphs, broken at headings and bullets; wrapped Chinese
@@ -23,9 +25,11 @@ recover enough structure for chunking and citing:
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 
 from aipath.rag.document import Block, join_wrapped
 from aipath.rag.script import IDEOGRAPH, IDEOGRAPHS
@@ -33,6 +37,7 @@ from aipath.rag.script import IDEOGRAPH, IDEOGRAPHS
 _SECTION_NUMBER = re.compile(r"^(?:第\s*\d+\s*章|(?:\d+|[A-Z](?=\.\d))(?:\.\d+)*\.?)\s+")
 _BULLET = re.compile(r"^\s*[•●▪◦‣\-*]\s")
 _EDGE_LINES = 2  # running headers/footers live in the first or last lines of a page
+_SENTENCE_END = ("。", "！", "？", "；", "：", "，", ".", "!", "?", ";", ":", ",")
 _SPACE_BETWEEN_IDEOGRAPHS = re.compile(f"(?<=[{IDEOGRAPHS}]) (?=[{IDEOGRAPHS}])")
 
 
@@ -92,8 +97,9 @@ def _running_lines(pages: list[list[str]]) -> set[str]:
     return {shape for shape, n in counts.items() if n >= needed}
 
 
-def _page_blocks(lines: list[str], number: int, titles: dict[str, int],
+def _page_blocks(lines: list[str], number: int, level_of: Callable[[int, str], int | None],
                  running: set[str]) -> list[Block]:
+    """``level_of(position, line)``: the line's heading level, or None for body text."""
     blocks: list[Block] = []
     paragraph: list[str] = []
 
@@ -107,7 +113,7 @@ def _page_blocks(lines: list[str], number: int, titles: dict[str, int],
         edge = position < _EDGE_LINES or position >= len(lines) - _EDGE_LINES
         if not line.strip() or (edge and _shape(line) in running):
             continue
-        level = titles.get(_key(line))
+        level = level_of(position, line)
         if level:
             flush()
             blocks.append(Block(line.strip(), kind="heading", level=level, page=number))
@@ -121,8 +127,57 @@ def _page_blocks(lines: list[str], number: int, titles: dict[str, int],
 
 def pdf_blocks(reader) -> list[Block]:
     """Blocks of every page of a ``pypdf.PdfReader``, each knowing its 1-based page."""
-    pages = [join_spaced_ideographs(page.extract_text() or "").split("\n") for page in reader.pages]
+    pages = [_sized_lines(page) for page in reader.pages]
+    texts = [[line for line, _ in lines] for lines in pages]
+    running = _running_lines(texts) if len(pages) >= 3 else set()
     titles = _outline(reader)
-    running = _running_lines(pages) if len(pages) >= 3 else set()
-    return [block for index, lines in enumerate(pages)
-            for block in _page_blocks(lines, index + 1, titles.get(index, {}), running)]
+    levels = {} if titles else _heading_sizes(pages)
+    blocks = []
+    for index, lines in enumerate(pages):
+        if titles:
+            page_titles = titles.get(index, {})
+            level_of = lambda _, line, t=page_titles: t.get(_key(line))  # noqa: E731
+        else:
+            level_of = lambda i, line, ls=lines: levels.get(ls[i][1]) if _heading_like(line) else None  # noqa: E731
+        blocks += _page_blocks(texts[index], index + 1, level_of, running)
+    return blocks
+
+
+def _sized_lines(page) -> list[tuple[str, float]]:  # noqa: ANN001 - pypdf PageObject
+    """The page's lines, each with the largest font size its text is set in. pypdf hands
+    its visitor every piece of text with the font size and matrices in force; joined, the
+    pieces are exactly what ``extract_text`` returns."""
+    lines: list[list] = [["", 0.0]]
+
+    def visit(text: str, cm: list[float], tm: list[float], font: dict, size: float) -> None:
+        scaled = round(size * math.hypot(tm[0], tm[1]) * math.hypot(cm[0], cm[1]), 1)
+        for k, part in enumerate(text.split("\n")):
+            if k:
+                lines.append(["", 0.0])
+            lines[-1][0] += part
+            if part.strip():
+                lines[-1][1] = max(lines[-1][1], scaled)
+
+    page.extract_text(visitor_text=visit)
+    return [(join_spaced_ideographs(text), size) for text, size in lines]
+
+
+def _heading_like(line: str) -> bool:
+    text = line.strip()
+    return 0 < len(text) <= 80 and not text.endswith(_SENTENCE_END)
+
+
+def _heading_sizes(pages: list[list[tuple[str, float]]]) -> dict[float, int]:
+    """Heading level of each font size that marks headings: sizes at least 15 % above the
+    body's (the size most characters are set in) that short lines use, largest first, at
+    most four levels."""
+    characters: Counter[float] = Counter()
+    for lines in pages:
+        for text, size in lines:
+            characters[size] += len(text.strip())
+    if not characters:
+        return {}
+    body = characters.most_common(1)[0][0]
+    sizes = sorted({size for lines in pages for text, size in lines
+                    if size >= body * 1.15 and _heading_like(text)}, reverse=True)
+    return {size: level for level, size in enumerate(sizes[:4], start=1)}
