@@ -29,7 +29,6 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
 
 from aipath.rag.document import Block, join_wrapped
 from aipath.rag.script import IDEOGRAPH, IDEOGRAPHS
@@ -97,9 +96,9 @@ def _running_lines(pages: list[list[str]]) -> set[str]:
     return {shape for shape, n in counts.items() if n >= needed}
 
 
-def _page_blocks(lines: list[str], number: int, level_of: Callable[[int, str], int | None],
+def _page_blocks(lines: list[str], number: int, levels: list[int | None],
                  running: set[str]) -> list[Block]:
-    """``level_of(position, line)``: the line's heading level, or None for body text."""
+    """``levels``: each line's heading level, None for body text."""
     blocks: list[Block] = []
     paragraph: list[str] = []
 
@@ -113,7 +112,7 @@ def _page_blocks(lines: list[str], number: int, level_of: Callable[[int, str], i
         edge = position < _EDGE_LINES or position >= len(lines) - _EDGE_LINES
         if not line.strip() or (edge and _shape(line) in running):
             continue
-        level = level_of(position, line)
+        level = levels[position]
         if level:
             flush()
             blocks.append(Block(line.strip(), kind="heading", level=level, page=number))
@@ -136,10 +135,10 @@ def pdf_blocks(reader) -> list[Block]:
     for index, lines in enumerate(pages):
         if titles:
             page_titles = titles.get(index, {})
-            level_of = lambda _, line, t=page_titles: t.get(_key(line))  # noqa: E731
+            line_levels = [page_titles.get(_key(text)) for text, _ in lines]
         else:
-            level_of = lambda i, line, ls=lines: levels.get(ls[i][1]) if _heading_like(line) else None  # noqa: E731
-        blocks += _page_blocks(texts[index], index + 1, level_of, running)
+            line_levels = [levels.get(size) if _heading_like(text) else None for text, size in lines]
+        blocks += _page_blocks(texts[index], index + 1, line_levels, running)
     return blocks
 
 
