@@ -139,6 +139,8 @@ def test_declared_html_charsets_and_utf16_text_are_decoded() -> None:
     assert load_bytes(xml.encode("shift_jis"), "jp.html").text == "日本語の文書。"
     gbk = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312"><p>中文页面，镕。</p>'
     assert load_bytes(gbk.encode("gbk"), "cn.html").text == "中文页面，镕。"  # 镕 is GBK, not GB2312
+    bom = "\ufeff<meta charset='utf-8'><p>带 BOM 的页面。</p>"
+    assert load_bytes(bom.encode("utf-8"), "bom.html").text == "带 BOM 的页面。"  # the mark is not text
     notepad = "Windows 记事本保存的“Unicode”文本。".encode("utf-16")  # BOM + NUL bytes, still text
     assert load_bytes(notepad, "note.txt").text == "Windows 记事本保存的“Unicode”文本。"
 

@@ -48,7 +48,7 @@ def decode_text(data: bytes, name: str, declared: str | None = None) -> str:
     else:
         if b"\x00" in data[:8192]:
             raise LoaderError(f"{name}: looks like binary data, not text (it contains NUL bytes)")
-        encodings = (*([declared] if declared else []), "utf-8-sig", "gb18030")
+        encodings = tuple(dict.fromkeys([*([declared] if declared else []), "utf-8-sig", "gb18030"]))
     for encoding in encodings:
         try:
             text = data.decode(encoding)
@@ -65,11 +65,13 @@ def decode_text(data: bytes, name: str, declared: str | None = None) -> str:
 
 
 # Labels that browsers (WHATWG's encoding standard) decode with a larger charset, and a
-# UTF-16 label inside an ASCII-compatible page, which they read as UTF-8.
+# UTF-16 label inside an ASCII-compatible page, which they read as UTF-8. UTF-8 is read
+# as "utf-8-sig", so a byte-order mark before the page is dropped, not kept as text.
 _CHARSET_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
                       "iso-8859-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252",
                       "big5": "big5hkscs", "shift_jis": "cp932", "euc-kr": "cp949",
-                      "utf-16": "utf-8", "utf-16le": "utf-8", "utf-16be": "utf-8"}
+                      "utf-8": "utf-8-sig", "utf8": "utf-8-sig",
+                      "utf-16": "utf-8-sig", "utf-16le": "utf-8-sig", "utf-16be": "utf-8-sig"}
 
 
 def declared_charset(data: bytes) -> str | None:
