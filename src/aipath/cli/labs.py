@@ -104,11 +104,12 @@ def _run_one(lab_id: str, out: Path, quick: bool, check: bool) -> bool:
 def lab(lab_id: Optional[str] = typer.Argument(None, help="Lab id such as w3d3."),
         check: bool = typer.Option(False, "--check", help="Verify against the reference."),
         all_labs: bool = typer.Option(False, "--all", help="Run every lab of --week."),
-        week: Optional[int] = typer.Option(None, "--week", "-w"),
+        week: Optional[int] = typer.Option(None, "--week", "-w", help="Week (1-12) whose labs --all runs."),
         quick: bool = typer.Option(False, "--quick", help="Small sizes (seconds, not a minute)."),
         out: Path = typer.Option(Path("aipath-out"), "--out", help="Artefact root directory."),
         ) -> None:
-    """Run a day's lab: artefacts go to ./aipath-out/<id>/; `--check` compares to a reference."""
+    """Run a day's lab (aipath lab w3d3, or --all --week 3): artefacts go to
+    ./aipath-out/DAY/; `--check` compares them to a reference implementation."""
     from aipath.labs import plan as plan_mod
 
     if all_labs == (lab_id is not None):
