@@ -79,3 +79,80 @@ def test_pdf_without_outline_takes_headings_from_font_sizes() -> None:
         ("paragraph", 0, "Download the installer.\nRun it as an administrator."),
         ("heading", 2, "2 Running"), ("paragraph", 0, "Start the service with the run command.")]
     assert doc.blocks[-1].heading_path == ("User Guide", "2 Running")
+
+
+def _lines_pdf(lines: list[str], **encryption: str) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    if encryption:
+        pdf.set_encryption(**encryption)
+    for row, line in enumerate(lines):
+        pdf.text(20, 20 + 6 * row, line)
+    return bytes(pdf.output())
+
+
+def test_line_end_hyphens_join_split_words_and_keep_compounds() -> None:
+    # LaTeX hyphenates justified English; a hyphen that belongs to the word stays.
+    doc = load_bytes(_lines_pdf([
+        "The programs are entirely li-", "censed under the GPL. Run apt-",
+        "get, or run apt-get again. It runs on MS-", "DOS too."]), "hyphens.pdf")
+    assert doc.text == ("The programs are entirely licensed under the GPL. Run apt-get, or run "
+                        "apt-get again. It runs on MS-DOS too.")
+
+
+def test_word_gaps_set_as_kerning_still_separate_words() -> None:
+    """LaTeX justifies lines by widening the gaps inside one TJ text run, with no space
+    glyph at all; the words must still come apart (pypdf glued whole lines together)."""
+    import io
+    from pathlib import Path
+
+    import matplotlib
+    from fpdf import FPDF
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, ByteStringObject, ContentStream, NumberObject
+
+    words = ["LinuxCNC", "is", "free", "software"]
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.add_font("dejavu", fname=str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf"))
+    pdf.set_font("dejavu", size=10)
+    pdf.text(20, 20, "".join(words))
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(bytes(pdf.output()))))
+    page = writer.pages[0]
+    stream = ContentStream(page.get_contents(), writer)
+    for number, (operands, operator) in enumerate(stream.operations):
+        if operator == b"Tj":  # one string of 2-byte glyph ids → words apart by 0.32 em
+            glyphs, pieces, at = bytes(operands[0].original_bytes), ArrayObject(), 0
+            for word in words:
+                pieces += [ByteStringObject(glyphs[at:at + 2 * len(word)]), NumberObject(-320)]
+                at += 2 * len(word)
+            stream.operations[number] = ([ArrayObject(pieces[:-1])], b"TJ")
+    page.replace_contents(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    assert load_bytes(out.getvalue(), "kerned.pdf").text == "LinuxCNC is free software"
+
+
+def test_encrypted_pdf_needs_a_password_but_an_owner_password_alone_does_not() -> None:
+    import pytest
+
+    from aipath.rag.loaders import LoaderError
+
+    with pytest.raises(LoaderError, match="encrypted"):
+        load_bytes(_lines_pdf(["secret"], owner_password="o", user_password="u"), "locked.pdf")
+    # "Restrict editing" PDFs open without a password: readers show them, so do we.
+    assert load_bytes(_lines_pdf(["Printable, not editable."], owner_password="o"),
+                      "restricted.pdf").text == "Printable, not editable."
+
+
+def test_pdfs_load_from_many_threads_at_once() -> None:
+    """The API parses uploads on worker threads and PDFium is not thread-safe."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    books = [_book(), _lines_pdf(["Only one page."])] * 8
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        texts = list(pool.map(lambda data: load_bytes(data, "x.pdf").text, books))
+    assert texts == [load_bytes(data, "x.pdf").text for data in books]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
+import threading
 import zipfile
 from collections.abc import Callable
 from functools import lru_cache
@@ -25,6 +26,8 @@ class LoaderError(ValueError):
 
 
 SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+# PDFium is not thread-safe, even across documents, and the API parses uploads on worker threads.
+_PDFIUM = threading.Lock()
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _DOCX_HEADING = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 _DOCX_CODE = re.compile(r"code|preformatted|macro text|代码", re.IGNORECASE)
@@ -146,18 +149,22 @@ def load_html(data: bytes, name: str) -> Document:
 
 
 def load_pdf(data: bytes, name: str) -> Document:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    import pypdfium2 as pdfium
 
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise LoaderError(f"{name}: the PDF is encrypted; save an unencrypted copy first")
-        blocks = pdf_blocks(reader)
-    except LoaderError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise LoaderError(f"{name}: not a readable PDF ({exc})") from exc
+    with _PDFIUM:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            if "password" in str(exc).lower():
+                raise LoaderError(f"{name}: the PDF is encrypted; save an unencrypted copy "
+                                  "first") from exc
+            raise LoaderError(f"{name}: not a readable PDF ({exc})") from exc
+        try:
+            blocks = pdf_blocks(pdf)
+        except pdfium.PdfiumError as exc:
+            raise LoaderError(f"{name}: not a readable PDF ({exc})") from exc
+        finally:
+            pdf.close()
     return Document(name, with_heading_paths(blocks))
 
 

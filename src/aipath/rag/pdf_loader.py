@@ -1,7 +1,13 @@
 """PDF pages → blocks: headings from the outline, running headers dropped, lines rejoined.
 
-pypdf returns each page as bare lines: no paragraph breaks, no headings. Three things
-recover enough structure for chunking and citing:
+PDFium (``pypdfium2``, the engine Chrome prints and reads PDFs with) returns each page as
+bare lines: no paragraph breaks, no headings. PDFium rather than pypdf because LaTeX
+(xelatex, dblatex: most Chinese technical PDFs) sets word gaps as kerning inside one text
+run, with no space glyph; pypdf guesses a space only beyond a width it takes from the font
+and glued whole lines together ("LinuxCNCisfreesoftwarewithopensourcecode"), while PDFium
+places every glyph and knows where words end. It also marks end-of-line hyphenation
+(``\x02``), so "li-/censed" comes back as one word. Three things recover enough
+structure for chunking and citing:
 
 - the outline (bookmarks) names the sections; a line on a bookmark's page that reads as
   its title, with or without the section number ("2.1.3 持续升级的生活"), becomes a
@@ -12,10 +18,10 @@ recover enough structure for chunking and citing:
   most pages with only their digits changing, and are dropped;
 - a page's other lines form paragraphs, broken at headings and bullets; wrapped Chinese
   lines are joined without a space;
-- justified Chinese lines come out spread ("如 果 你 想 扩 展 NM"): pypdf turns the extra
-  gaps between characters into spaces, which would cut every word into single characters
-  for jieba. A space between two ideographs is dropped when either of them stands alone;
-  one between two words ("软件包 流行度", table cells) stays.
+- justified Chinese lines can come out spread ("如 果 你 想 扩 展 NM") when an extractor
+  turns the extra gaps between characters into spaces, which would cut every word into
+  single characters for jieba. A space between two ideographs is dropped when either of
+  them stands alone; one between two words ("软件包 流行度", table cells) stays.
 
 >>> _key("2.1.3  持续升级的生活"), _key("1.1.2 GUI 下的 shell 提示符"), _key('1.5.1 ”$PATH”变量')
 ('持续升级的生活', 'gui下的shell提示符', '$path变量')
@@ -37,6 +43,10 @@ _SECTION_NUMBER = re.compile(r"^(?:第\s*\d+\s*章|(?:\d+|[A-Z](?=\.\d))(?:\.\d+
 _BULLET = re.compile(r"^\s*[•●▪◦‣\-*]\s")
 _EDGE_LINES = 2  # running headers/footers live in the first or last lines of a page
 _SENTENCE_END = ("。", "！", "？", "；", "：", "，", ".", "!", "?", ";", ":", ",")
+_SIZE_SAMPLES = 8  # characters a line whose font size is read: enough for a heading
+_SOFT_HYPHEN = "\x02"  # PDFium's mark for a hyphen that ended a line
+_HYPHENATED = re.compile(rf"([\w-]*\w){_SOFT_HYPHEN}(\w[\w-]*)")
+_COMPOUND = re.compile(r"\w+(?:-\w+)+")
 _SPACE_BETWEEN_IDEOGRAPHS = re.compile(f"(?<=[{IDEOGRAPHS}]) (?=[{IDEOGRAPHS}])")
 
 
@@ -58,25 +68,19 @@ def _key(line: str) -> str:
     return re.sub(r"[\s\"'“”‘’]+", "", _SECTION_NUMBER.sub("", text)).lower()
 
 
-def _outline(reader) -> dict[int, dict[str, int]]:
+def _outline(pdf) -> dict[int, dict[str, int]]:  # noqa: ANN001 - pypdfium2 PdfDocument
     """page index → {title key: heading level} from the PDF's bookmarks."""
+    from pypdfium2 import PdfiumError
+
     titles: dict[int, dict[str, int]] = {}
-
-    def walk(items: list, depth: int) -> None:
-        for item in items:
-            if isinstance(item, list):
-                walk(item, depth + 1)
-                continue
-            try:
-                page = reader.get_destination_page_number(item)
-            except Exception:  # a bookmark pointing nowhere is no reason to fail the file
-                continue
-            if page is not None and page >= 0 and item.title:
-                titles.setdefault(page, {})[_key(item.title)] = min(depth + 1, 5)
-
     try:
-        walk(reader.outline, 0)
-    except Exception:  # malformed outlines are common; the text still loads
+        for bookmark in pdf.get_toc(max_depth=15):
+            destination = bookmark.get_dest()
+            page = destination.get_index() if destination is not None else None
+            title = bookmark.get_title()
+            if page is not None and page >= 0 and title:  # one pointing nowhere is skipped
+                titles.setdefault(page, {})[_key(title)] = min(bookmark.level + 1, 5)
+    except PdfiumError:  # malformed outlines are common; the text still loads
         return {}
     return titles
 
@@ -124,12 +128,32 @@ def _page_blocks(lines: list[str], number: int, levels: list[int | None],
     return blocks
 
 
-def pdf_blocks(reader) -> list[Block]:
-    """Blocks of every page of a ``pypdf.PdfReader``, each knowing its 1-based page."""
-    pages = [_sized_lines(page) for page in reader.pages]
+def _dehyphenate(pages: list[list[tuple[str, float]]]) -> list[list[tuple[str, float]]]:
+    """Resolve each line-end hyphen PDFium joined across lines: a compound the document
+    spells with its hyphen elsewhere (apt-get, dpkg-reconfigure) or one whose second part
+    starts with a capital or digit (MS-DOS, RT-11) keeps it; a word the typesetter split
+    (li-censed) loses it.
+
+    >>> _dehyphenate([[("run apt\x02get for the li\x02censed MS\x02DOS apt-get", 10.0)]])
+    [[('run apt-get for the licensed MS-DOS apt-get', 10.0)]]
+    """
+    compounds = {word for lines in pages for text, _ in lines for word in _COMPOUND.findall(text)}
+
+    def join(match: re.Match) -> str:
+        left, right = match.groups()
+        keep = f"{left}-{right}" in compounds or not right[0].islower()
+        return f"{left}-{right}" if keep else left + right
+
+    return [[(_HYPHENATED.sub(join, text).replace(_SOFT_HYPHEN, "-"), size) for text, size in lines]
+            for lines in pages]
+
+
+def pdf_blocks(pdf) -> list[Block]:  # noqa: ANN001 - pypdfium2 PdfDocument
+    """Blocks of every page of a ``pypdfium2.PdfDocument``, each knowing its 1-based page."""
+    pages = _dehyphenate([_sized_lines(pdf[index]) for index in range(len(pdf))])
     texts = [[line for line, _ in lines] for lines in pages]
     running = _running_lines(texts) if len(pages) >= 3 else set()
-    titles = _outline(reader)
+    titles = _outline(pdf)
     levels = {} if titles else _heading_sizes(pages)
     blocks = []
     for index, lines in enumerate(pages):
@@ -142,23 +166,37 @@ def pdf_blocks(reader) -> list[Block]:
     return blocks
 
 
-def _sized_lines(page) -> list[tuple[str, float]]:  # noqa: ANN001 - pypdf PageObject
-    """The page's lines, each with the largest font size its text is set in. pypdf hands
-    its visitor every piece of text with the font size and matrices in force; joined, the
-    pieces are exactly what ``extract_text`` returns."""
-    lines: list[list] = [["", 0.0]]
+def _sized_lines(page) -> list[tuple[str, float]]:  # noqa: ANN001 - pypdfium2 PdfPage
+    """The page's lines, each with the largest font size its text is set in (the font's
+    size scaled by the character's matrix, so text drawn at 1 pt and scaled up counts at
+    the size it shows), sampled at ``_SIZE_SAMPLES`` characters a line. PDFium's
+    characters include the spaces and line breaks it generates from the glyphs' positions;
+    a line-end hyphen comes as ``_SOFT_HYPHEN``, with the next line's start joined on
+    (``_dehyphenate`` decides what it was)."""
+    import pypdfium2.raw as pdfium_c
 
-    def visit(text: str, cm: list[float], tm: list[float], font: dict, size: float) -> None:
-        scaled = round(size * math.hypot(tm[0], tm[1]) * math.hypot(cm[0], cm[1]), 1)
-        for k, part in enumerate(text.split("\n")):
-            if k:
-                lines.append(["", 0.0])
-            lines[-1][0] += part
-            if part.strip():
-                lines[-1][1] = max(lines[-1][1], scaled)
+    textpage = page.get_textpage()
+    lines: list[tuple[list[str], list[int]]] = [([], [])]  # characters, indices of visible ones
+    for index in range(textpage.count_chars()):
+        character = chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, index))
+        if character == "\n":
+            lines.append(([], []))
+        elif character == "\t" or character >= " " or character == _SOFT_HYPHEN:
+            lines[-1][0].append(character)
+            if not character.isspace():
+                lines[-1][1].append(index)
+    matrix = pdfium_c.FS_MATRIX()
 
-    page.extract_text(visitor_text=visit)
-    return [(join_spaced_ideographs(text), size) for text, size in lines]
+    def size(index: int) -> float:
+        pdfium_c.FPDFText_GetMatrix(textpage.raw, index, matrix)
+        return round(pdfium_c.FPDFText_GetFontSize(textpage.raw, index)
+                     * math.hypot(matrix.a, matrix.b), 1)
+
+    sized = [(join_spaced_ideographs("".join(text)),
+              max((size(i) for i in visible[::max(1, len(visible) // _SIZE_SAMPLES)]), default=0.0))
+             for text, visible in lines]
+    textpage.close()
+    return sized
 
 
 def _heading_like(line: str) -> bool:
