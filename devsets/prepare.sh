@@ -9,8 +9,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="${1:-/tmp/aipath-devsets}"
 shift || true
 sets=("$@")
-# debian-maint-zh and git-manual are confirmation sets (see README.md)
-[ ${#sets[@]} -gt 0 ] || sets=(py-library py-tutorial debian-faq-zh debian-ref-zh debian-maint-zh git-manual)
+# debian-maint-zh, git-manual and bash-manual are confirmation sets (see README.md)
+[ ${#sets[@]} -gt 0 ] || sets=(py-library py-tutorial debian-faq-zh debian-ref-zh debian-maint-zh git-manual
+                               bash-manual)
 
 missing=()
 for set in "${sets[@]}"; do
@@ -20,9 +21,10 @@ for set in "${sets[@]}"; do
         debian-ref-zh) dir=/usr/share/debian-reference pkg=debian-reference-zh-cn ;;
         debian-maint-zh) dir=/usr/share/doc/maint-guide-zh-cn/html pkg=maint-guide-zh-cn ;;
         git-manual) dir=/usr/share/doc/git-doc pkg=git-doc ;;
+        bash-manual) dir=/usr/share/doc/bash/bashref.html pkg=bash-doc ;;  # /usr/share/doc/bash comes with bash
         *) echo "unknown set $set" >&2; exit 1 ;;
     esac
-    [ -d "$dir" ] || [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
+    [ -e "$dir" ] || [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "missing documentation packages; install them with:" >&2

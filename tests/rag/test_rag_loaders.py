@@ -116,6 +116,32 @@ def test_html_reads_the_one_article_of_a_docs_site_page() -> None:
     assert [b.text for b in load_bytes(two, "blog.html").blocks] == ["One.", "Two."]
 
 
+TEXINFO_PAGE = """<html><head><meta name="Generator" content="makeinfo"></head><body>
+<h2 class="contents-heading">Table of Contents</h2>
+<div class="contents"><ul class="no-bullet"><li><a href="#Quoting">3.1.2 Quoting</a></li></ul></div>
+<div class="section" id="Quoting"><div class="header"><p>Next: <a rel="next" href="#Comments">Comments</a>,
+Up: <a rel="up" href="#Shell-Syntax">Shell Syntax</a> [<a rel="contents">Contents</a>]</p></div>
+<h4 class="subsection">3.1.2 Quoting</h4>
+<ul class="section-toc"><li><a href="#Escape">Escape Character</a></li></ul>
+<p>Quoting removes the special meaning of characters.</p>
+<dl><dt id="index-_0024_003f"><span><code>?</code><a href="#index-_0024_003f" class="copiable-anchor"> &para;</a></span></dt>
+<dd><p>($?) Expands to the exit status.</p></dd></dl></div>
+<h3 class="appendixsec">D.5 Concept Index</h3>
+<table><tr><th>Jump to:</th><td><a class="summary-letter" href="#A">A</a></td></tr></table>
+<table class="index-cp"><tr><td><a href="#Quoting">quoting</a></td><td>Quoting</td></tr></table>
+</body></html>"""
+
+
+def test_gnu_manual_navigation_contents_and_indexes_are_dropped() -> None:
+    doc = load_bytes(TEXINFO_PAGE.encode(), "bashref.html")
+    assert doc.text == ("3.1.2 Quoting\n\nQuoting removes the special meaning of characters."
+                        "\n\n?\n\n($?) Expands to the exit status.\n\nD.5 Concept Index")
+    # The same class names on a page from another generator are content (Doxygen's main
+    # text is div.contents), so they stay there.
+    other = TEXINFO_PAGE.replace('content="makeinfo"', 'content="Doxygen 1.9.4"')
+    assert "Next: Comments" in load_bytes(other.encode(), "doxygen.html").text
+
+
 def test_pdf_pages_are_numbered() -> None:
     doc = load_bytes(_pdf(["First page text.", "Second page text."]), "a.pdf")
     assert [(b.page, b.text) for b in doc.blocks] == [(1, "First page text."), (2, "Second page text.")]

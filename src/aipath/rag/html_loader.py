@@ -8,7 +8,8 @@ long API entry never collapses into one block with its code glued to its prose.
 Sphinx API entries (``<dl class="py method"><dt>signature</dt><dd>…</dd>``) turn their
 signature into a heading one level below the enclosing entry, so a method's text carries
 "module > class > method(…)" as its heading path. Navigation (``nav``, DocBook's
-``div.toc``/``navheader``/``navfooter``), scripts and permalink anchors are dropped; where
+``div.toc``/``navheader``/``navfooter``, Texinfo's node panels, menus, contents and
+indexes), scripts and permalink anchors are dropped; where
 the main content holds exactly one ``<article>``, only the article is read.
 """
 
@@ -24,8 +25,18 @@ CONTAINERS = {"div", "section", "article", "main", "body", "li", "dd", "dl", "ul
               "blockquote", "table", "thead", "tbody", "tfoot", "figure", "details", "aside"}
 PARAGRAPHS = {"p", "figcaption", "caption", "summary", "dt"}
 NOISE_TAGS = ["script", "style", "nav", "header", "footer", "noscript", "form", "button"]
-NOISE_SELECTORS = ["a.headerlink", "div.toc", "div.navheader", "div.navfooter", "div.sphinxsidebar",
+NOISE_SELECTORS = ["a.headerlink", "a.copiable-anchor", "a.copiable-link", "div.toc", "div.navheader", "div.navfooter", "div.sphinxsidebar",
                    "div.related", "div.footer"]
+# GNU manuals (makeinfo / texi2any): every node opens with a "Next: …, Up: …" panel naming
+# its neighbours, sections list their children, and the contents and indexes repeat every
+# title. Kept, they put other sections' words into each chunk. Their class names ("header",
+# "contents") are too common elsewhere (Doxygen's main text is div.contents) to drop on
+# every page, so they apply only to pages the generator meta tag marks as Texinfo's.
+TEXINFO_GENERATORS = ("makeinfo", "texi2any", "texi2html")
+TEXINFO_NOISE = ["div.header", "div.nav-panel", "div.contents", "div.shortcontents",
+                 "div.element-contents", "div.element-shortcontents", "h2.contents-heading",
+                 "h2.shortcontents-heading", "ul.section-toc", "ul.mini-toc", "table.menu",
+                 "table[class^=index-]", "table:has(a.summary-letter)", "div.printindex"]
 API_ENTRY_LEVEL = 6  # signature headings nest below h1–h6
 
 
@@ -79,12 +90,18 @@ def _is_api_entry(dl) -> bool:
     return dl is not None and dl.name == "dl" and "py" in (dl.get("class") or [])
 
 
+def _is_texinfo(soup: BeautifulSoup) -> bool:
+    generator = soup.find("meta", attrs={"name": lambda name: name and name.lower() == "generator"})
+    content = (generator.get("content") or "").lower() if generator else ""
+    return content.startswith(TEXINFO_GENERATORS)
+
+
 def html_blocks(html: str) -> tuple[list[Block], str]:
     """Blocks of the page's main content, and the page title."""
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(NOISE_TAGS):
         tag.decompose()
-    for selector in NOISE_SELECTORS:
+    for selector in NOISE_SELECTORS + (TEXINFO_NOISE if _is_texinfo(soup) else []):
         for tag in soup.select(selector):
             tag.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
