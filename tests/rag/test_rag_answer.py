@@ -70,9 +70,9 @@ def test_kb_cli_round_trip(home: Path, corpus: Path) -> None:
     assert runner.invoke(app, ["kb", "create", "notes", "--embedder", "minilm", *h]).exit_code == 0
     added = runner.invoke(app, ["kb", "add", "notes", str(corpus), *h])
     assert added.exit_code == 0, added.output
-    assert "4 added, 0 duplicates, 0 failed" in added.output
+    assert "4 added, 0 updated, 0 duplicates, 0 failed" in added.output
     again = runner.invoke(app, ["kb", "add", "notes", str(corpus / "bm25.txt"), *h])
-    assert "unchanged" in again.output and "0 added, 1 duplicates" in again.output
+    assert "unchanged" in again.output and "0 added, 0 updated, 1 duplicates" in again.output
     listed = runner.invoke(app, ["kb", "docs", "notes", *h])
     assert "bm25.txt" in listed.output and "milvus.txt" in listed.output
     found = runner.invoke(app, ["query", "notes", "分布式向量数据库", *h])

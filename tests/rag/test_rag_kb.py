@@ -55,6 +55,31 @@ def test_add_dedup_search_remove(home: Path, corpus: Path) -> None:
         remove_document(kb, "bm25.txt")
 
 
+def test_a_file_edited_since_it_was_added_replaces_its_old_version(home: Path, tmp_path: Path) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "server.md").write_text("The server listens on port 8080 by default.")
+    (docs / "other.md").write_text("Backups run every night at two o'clock.")
+    add_documents(kb, _files(docs))
+    (docs / "server.md").write_text("Since version 2 the server listens on port 9090.")
+    report = add_documents(kb, _files(docs))
+    assert [n for n, _, _ in report.updated] == ["server.md"] and not report.added
+    assert [n for n, _ in report.duplicates] == ["other.md"]  # unchanged: left as it was
+    assert sorted(d.name for d in kb.documents()) == ["other.md", "server.md"]
+    texts = [row[0] for row in kb.db.execute("SELECT text FROM documents")]
+    assert not any("8080" in text for text in texts) and any("9090" in text for text in texts)
+    port = search(kb, "which port does the server listen on", SearchConfig(top_k=5)).hits
+    assert "9090" in port[0].chunk.text and all("8080" not in h.chunk.text for h in port)
+    chunk_ids = {row[0] for row in kb.db.execute("SELECT id FROM chunks")}
+    assert set(kb.indexes()[0].ids().tolist()) == chunk_ids  # the old version's vectors went too
+    # An upload is not a version of anything: a second "server.md" is a second document.
+    upload = SourceFile("server.md", b"Port 7070 on the staging server.", "upload:server.md")
+    add_documents(kb, [upload])
+    add_documents(kb, [SourceFile("server.md", b"Port 6060 elsewhere.", "upload:server.md")])
+    assert [d.name for d in kb.documents()].count("server.md") == 3
+
+
 def test_english_only_embedder_warns_about_chinese_documents(home: Path, tmp_path: Path) -> None:
     kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
     (tmp_path / "en.txt").write_text("BM25 ranks documents by term frequency and rarity.")

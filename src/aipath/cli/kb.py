@@ -49,8 +49,9 @@ def add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
     home: HomeOption = None,
 ) -> None:
-    """Add documents (.txt .md .html .pdf .docx). Duplicates are skipped; bad files are
-    reported and change nothing."""
+    """Add documents (.txt .md .html .pdf .docx). Duplicates are skipped, a file edited
+    since it was added replaces its old version, and bad files are reported and change
+    nothing."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from aipath.rag.embeddings import EmbeddingError
@@ -80,13 +81,17 @@ def add(
             report = add_documents(kb, sources, progress)
     for doc_name, doc_id, n in report.added:
         console.print(f"[green]added[/]     {doc_name}  (id {doc_id}, {n} chunks)")
+    for doc_name, doc_id, n in report.updated:
+        console.print(f"[cyan]updated[/]   {doc_name}  (id {doc_id}, {n} chunks; replaces the "
+                      "older version)")
     for doc_name, existing in report.duplicates:
         console.print(f"[yellow]unchanged[/] {doc_name}  (same content as '{existing}' already stored)")
     for doc_name, reason in report.failed:
         err_console.print(f"[red]failed[/]    {reason}")
     for warning in report.warnings:
         err_console.print(f"[yellow]warning[/]   {warning}")
-    console.print(f"{len(report.added)} added, {len(report.duplicates)} duplicates, "
+    console.print(f"{len(report.added)} added, {len(report.updated)} updated, "
+                  f"{len(report.duplicates)} duplicates, "
                   f"{len(report.failed)} failed; {kb.chunk_count()} chunks in '{name}'.")
     if report.failed:
         raise typer.Exit(1)

@@ -13,12 +13,14 @@ DEMO_NAME = "demo"
 
 def demo_files() -> list[SourceFile]:
     folder = resources.files("aipath") / "data" / "demo"
-    return [SourceFile(name=f.name, data=f.read_bytes(), source=f"aipath/data/demo/{f.name}")
+    return [SourceFile(name=f.name, data=f.read_bytes(), source=f"aipath/data/demo/{f.name}",
+                       versioned=True)  # a newer aipath's notes replace the older ones
             for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".md")]
 
 
 def ensure_demo_kb(home: Path) -> tuple[KnowledgeBase, int]:
-    """Open the demo knowledge base, creating or topping it up; return it and #docs added.
+    """Open the demo knowledge base, creating or topping it up; return it and the number of
+    notes added or updated.
 
     The notes are in English and Chinese, so the multilingual embedder is used.
     """
@@ -26,4 +28,4 @@ def ensure_demo_kb(home: Path) -> tuple[KnowledgeBase, int]:
         KnowledgeBase.create(home, DEMO_NAME, Settings(embedder="e5")).close()
     kb = KnowledgeBase(home, DEMO_NAME)
     report = add_documents(kb, demo_files())
-    return kb, len(report.added)
+    return kb, len(report.added) + len(report.updated)

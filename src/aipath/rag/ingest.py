@@ -31,21 +31,27 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 @dataclass
 class SourceFile:
-    """Bytes to ingest, the display name, and where they came from."""
+    """Bytes to ingest, the display name, and where they came from.
+
+    ``versioned``: the source names one document over time (a file on disk), so a stored
+    document from the same source with other content is an older version, and adding this
+    one replaces it. Uploads are not versioned: two different files may share a name."""
 
     name: str
     data: bytes
     source: str = ""
+    versioned: bool = False
 
     @classmethod
     def from_path(cls, path: Path, base: Path | None = None) -> "SourceFile":
         name = str(path.relative_to(base)) if base and path.is_relative_to(base) else path.name
-        return cls(name=name, data=path.read_bytes(), source=str(path.resolve()))
+        return cls(name=name, data=path.read_bytes(), source=str(path.resolve()), versioned=True)
 
 
 @dataclass
 class IngestReport:
     added: list[tuple[str, int, int]] = field(default_factory=list)  # (name, doc id, chunks)
+    updated: list[tuple[str, int, int]] = field(default_factory=list)  # new versions, as added
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (name, existing name)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     warnings: list[str] = field(default_factory=list)  # added anyway, but the user should act
@@ -57,6 +63,7 @@ class _Parsed:
     sha256: str
     document: Document
     chunks: list[Chunk]
+    replaces: store.DocumentRow | None  # the stored older version of the same source
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -67,7 +74,9 @@ def _parse(kb: KnowledgeBase, files: list[SourceFile], report: IngestReport,
            progress: Progress) -> list[_Parsed]:
     meta = kb.meta
     chunker = make_chunker(meta["chunker"], meta["chunk_tokens"], meta["chunk_overlap"])
-    seen: dict[str, str] = {d.sha256: d.name for d in kb.documents()}
+    stored = kb.documents()
+    seen: dict[str, str] = {d.sha256: d.name for d in stored}
+    by_source = {d.source: d for d in stored}
     parsed: list[_Parsed] = []
     for done, file in enumerate(files, 1):
         sha = hashlib.sha256(file.data).hexdigest()
@@ -76,7 +85,8 @@ def _parse(kb: KnowledgeBase, files: list[SourceFile], report: IngestReport,
         else:
             try:
                 document = load_bytes(file.data, file.name)
-                parsed.append(_Parsed(file, sha, document, chunker.split(document)))
+                older = by_source.get(file.source) if file.versioned else None
+                parsed.append(_Parsed(file, sha, document, chunker.split(document), older))
                 seen[sha] = file.name
             except LoaderError as exc:
                 report.failed.append((file.name, str(exc)))
@@ -112,6 +122,8 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
                                      meta.get("dense_window_tokens", 0), progress)
     with kb.transaction():
         dense = _current_dense(kb, embedder.dim)
+        dense.remove([cid for item in parsed if item.replaces
+                      for cid in _delete_document(kb, item.replaces.id)])
         chunk_ids: list[int] = []
         for item in parsed:
             doc = item.document
@@ -121,7 +133,8 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
             rows = [(c.text, c.start, c.end, c.page, c.heading, terms[offset + i])
                     for i, c in enumerate(item.chunks)]
             chunk_ids += store.insert_chunks(kb.db, doc_id, rows)
-            report.added.append((item.file.name, doc_id, len(item.chunks)))
+            (report.updated if item.replaces else report.added).append(
+                (item.file.name, doc_id, len(item.chunks)))
         dense.add([chunk_ids[i] for i in owners], vectors)
         kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
                              embedder_name=embedder.name, dim=embedder.dim)
@@ -131,12 +144,17 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
 def remove_document(kb: KnowledgeBase, ref: str) -> store.DocumentRow:
     with kb.transaction():
         doc = kb.find_document(ref)
-        chunk_ids = store.chunk_ids_of(kb.db, doc.id)
-        kb.db.execute("DELETE FROM documents WHERE id = ?", (doc.id,))
         dense = _current_dense(kb, kb.meta["dim"])
-        dense.remove(chunk_ids)
+        dense.remove(_delete_document(kb, doc.id))
         kb.commit_generation(dense, _rebuilt_bm25(kb))
     return doc
+
+
+def _delete_document(kb: KnowledgeBase, doc_id: int) -> list[int]:
+    """Delete a document's rows (its chunks cascade); return the chunk ids it had."""
+    chunk_ids = store.chunk_ids_of(kb.db, doc_id)
+    kb.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+    return chunk_ids
 
 
 def reembed(kb: KnowledgeBase, spec: str, progress: Progress = _noop) -> int:
