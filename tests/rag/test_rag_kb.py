@@ -61,10 +61,11 @@ def test_a_file_edited_since_it_was_added_replaces_its_old_version(home: Path, t
     docs.mkdir()
     (docs / "server.md").write_text("The server listens on port 8080 by default.")
     (docs / "other.md").write_text("Backups run every night at two o'clock.")
-    add_documents(kb, _files(docs))
+    first = add_documents(kb, _files(docs))
     (docs / "server.md").write_text("Since version 2 the server listens on port 9090.")
     report = add_documents(kb, _files(docs))
     assert [n for n, _, _ in report.updated] == ["server.md"] and not report.added
+    assert report.updated[0][1] not in {i for _, i, _ in first.added}  # ids are never reused
     assert [n for n, _ in report.duplicates] == ["other.md"]  # unchanged: left as it was
     assert sorted(d.name for d in kb.documents()) == ["other.md", "server.md"]
     texts = [row[0] for row in kb.db.execute("SELECT text FROM documents")]

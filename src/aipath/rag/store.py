@@ -18,8 +18,10 @@ from aipath.rag.rst_loader import strip_inline_markup
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- AUTOINCREMENT: a deleted document's id is never given to another one, so a client
+-- holding an old id cannot delete or cite the wrong document.
 CREATE TABLE IF NOT EXISTS documents (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     source TEXT NOT NULL,
     sha256 TEXT NOT NULL UNIQUE,
