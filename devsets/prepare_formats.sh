@@ -9,7 +9,9 @@
 #                                     dropped first, as the HTML loader drops it)
 #   <set>-docx for debian-faq-zh, debian-ref-zh, py-tutorial
 #                                     each HTML page as a Word document, the same way
-#   The Markdown and Word variants need pandoc (apt install pandoc).
+#   <set>-epub for debian-faq-zh, debian-ref-zh, py-tutorial
+#                                     each HTML page as an EPUB 3 book, the same way
+#   The Markdown, Word and EPUB variants need pandoc (apt install pandoc).
 # Each goes to <root>/<variant>/docs with the base set's questions.jsonl beside it.
 # Usage: devsets/prepare_formats.sh [ROOT]   (default ROOT=/tmp/aipath-devsets)
 set -euo pipefail
@@ -50,6 +52,7 @@ convert() {  # convert BASE FORMAT: every HTML page of BASE to FORMAT with pando
     local base=$1 format=$2 suffix=${2%%-*}
     [ -d "$root/$base/docs" ] || "$here/prepare.sh" "$root" "$base" >/dev/null
     suffix=${suffix/gfm/md}
+    suffix=${suffix/epub3/epub}
     mkdir -p "$root/$base-$suffix/docs"
     cp "$here/$base/questions.jsonl" "$root/$base-$suffix/"
     "$python" - "$root/$base/docs" "$root/$base-$suffix/docs" "$format" "$suffix" <<'EOF'
@@ -74,7 +77,8 @@ EOF
 if command -v pandoc >/dev/null; then
     for base in debian-faq-zh debian-ref-zh py-tutorial git-manual; do convert "$base" gfm-raw_html; done
     for base in debian-faq-zh debian-ref-zh py-tutorial; do convert "$base" docx; done
+    for base in debian-faq-zh debian-ref-zh py-tutorial; do convert "$base" epub3; done
 else
-    echo "pandoc not found: Markdown and Word variants skipped (apt install pandoc)" >&2
+    echo "pandoc not found: Markdown, Word and EPUB variants skipped (apt install pandoc)" >&2
 fi
 echo "format variants written under $root"

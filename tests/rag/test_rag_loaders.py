@@ -199,3 +199,71 @@ def test_folder_expansion_is_recursive_and_skips_hidden(tmp_path) -> None:
     (tmp_path / "a" / ".hidden" / "h.md").write_text("h")
     found = iter_supported_files([tmp_path / "a"])
     assert [p.name for p in found] == ["x.md", "y.txt"]
+
+
+def _epub(chapters: dict[str, str], spine: list[str], encrypted: list[str] = (),
+          root: str = "") -> bytes:
+    """A minimal EPUB 3: container, package (manifest + spine + title), XHTML chapters and
+    a navigation document, as e-book tools write them."""
+    import io
+    import zipfile
+
+    def xhtml(body: str) -> str:
+        return ('<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml">'
+                f"<head><title>x</title></head><body>{body}</body></html>")
+
+    manifest = "".join(f'<item id="{n}" href="text/{n}.xhtml" media-type="application/xhtml+xml"/>'
+                       for n in chapters)
+    manifest += '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
+    package = ('<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
+               '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>运维手册</dc:title>'
+               f"</metadata><manifest>{manifest}</manifest><spine>"
+               + "".join(f'<itemref idref="{n}"/>' for n in ["nav", *spine]) + "</spine></package>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zipped:
+        class Book:  # every entry under ``root``, as some tools zip the book's folder
+            @staticmethod
+            def writestr(path: str, text: str) -> None:
+                zipped.writestr(root + path, text)
+
+        book = Book()
+        book.writestr("mimetype", "application/epub+zip")
+        book.writestr("META-INF/container.xml",
+                      '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" version="1.0">'
+                      '<rootfiles><rootfile full-path="OEBPS/content.opf" '
+                      'media-type="application/oebps-package+xml"/></rootfiles></container>')
+        book.writestr("OEBPS/content.opf", package)
+        book.writestr("OEBPS/nav.xhtml", xhtml('<nav epub:type="toc"><ol><li>目录</li></ol></nav>'))
+        for n, body in chapters.items():
+            book.writestr(f"OEBPS/text/{n}.xhtml", xhtml(body))
+        if encrypted:
+            book.writestr("META-INF/encryption.xml", "".join(
+                f'<EncryptedData><CipherReference URI="{p}"/></EncryptedData>' for p in encrypted))
+    return out.getvalue()
+
+
+def test_epub_chapters_are_read_in_spine_order_without_the_table_of_contents() -> None:
+    chapters = {"ch2": "<h1>第 2 章 备份</h1><p>每天凌晨两点备份。</p>",
+                "ch1": "<h1>第 1 章 安装</h1><h2>1.1 依赖</h2><p>先安装 Python 3.11。</p>"}
+    doc = load_bytes(_epub(chapters, spine=["ch1", "ch2"]), "manual.epub")
+    assert doc.title == "运维手册"
+    assert doc.text == "第 1 章 安装\n\n1.1 依赖\n\n先安装 Python 3.11。\n\n第 2 章 备份\n\n每天凌晨两点备份。"
+    backup = next(b for b in doc.blocks if "凌晨" in b.text)
+    assert backup.heading_path == ("第 2 章 备份",)
+    # Publishers often obfuscate embedded fonts (encryption.xml); the text is still plain.
+    fonts = _epub(chapters, spine=["ch1", "ch2"], encrypted=["OEBPS/fonts/serif.otf"])
+    assert load_bytes(fonts, "manual.epub").text == doc.text
+    # Debian's Debian Edu manual zips the whole book inside an "epub/" folder; readers cope.
+    nested = _epub(chapters, spine=["ch1", "ch2"], root="epub/")
+    assert load_bytes(nested, "manual.epub").text == doc.text
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"PK\x03\x04 not a zip", "not a readable EPUB"),
+    (_epub({"ch1": "<p>text</p>"}, ["ch1"], encrypted=["OEBPS/text/ch1.xhtml"]), "encrypted"),
+    (_epub({"ch1": "<p>text</p>"}, ["ch1"], encrypted=["OEBPS/text/ch1.xhtml"], root="epub/"),
+     "encrypted"),
+])
+def test_bad_epubs_raise_clear_errors(data: bytes, message: str) -> None:
+    with pytest.raises(LoaderError, match=message):
+        load_bytes(data, "book.epub")

@@ -49,7 +49,7 @@ def add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
     home: HomeOption = None,
 ) -> None:
-    """Add documents (.txt .md .html .pdf .docx). Duplicates are skipped, a file edited
+    """Add documents (.txt .md .html .pdf .docx .epub). Duplicates are skipped, a file edited
     since it was added replaces its old version, and bad files are reported and change
     nothing."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -64,7 +64,7 @@ def add(
         fail(f"no such file or folder: {', '.join(missing)}")
     files = iter_supported_files(paths)
     if not files:
-        fail("no supported files found (.txt .md .html .htm .pdf .docx)")
+        fail("no supported files found (.txt .rst .md .html .htm .pdf .docx .epub)")
     with user_errors(KnowledgeBaseError, EmbeddingError):
         kb = KnowledgeBase(home_dir(home), name)
         columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),

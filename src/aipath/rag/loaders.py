@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from aipath.rag.document import Block, Document, collapse_whitespace, with_heading_paths
+from aipath.rag.epub_loader import EpubError, epub_documents
 from aipath.rag.html_loader import html_blocks
 from aipath.rag.pdf_loader import pdf_blocks
 from aipath.rag.rst_loader import rst_blocks
@@ -25,7 +26,8 @@ class LoaderError(ValueError):
     """The file cannot be turned into text; the message says why and what to do."""
 
 
-SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx",
+                      ".epub")
 # PDFium is not thread-safe, even across documents, and the API parses uploads on worker threads.
 _PDFIUM = threading.Lock()
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -168,6 +170,17 @@ def load_pdf(data: bytes, name: str) -> Document:
     return Document(name, with_heading_paths(blocks))
 
 
+def load_epub(data: bytes, name: str) -> Document:
+    """Chapters in reading order, each read as HTML (see ``epub_loader``)."""
+    try:
+        pages, title = epub_documents(data)
+    except EpubError as exc:
+        raise LoaderError(f"{name}: {exc}") from exc
+    blocks = [block for page in pages
+              for block in html_blocks(decode_text(page, name, declared_charset(page)))[0]]
+    return Document(name, with_heading_paths(blocks), title=title)
+
+
 def load_docx(data: bytes, name: str) -> Document:
     """Paragraphs and tables in reading order. A paragraph is a heading when its style is
     "Heading N" (Word's English name, which localised Word keeps in the file) or "标题 N"
@@ -233,6 +246,7 @@ LOADERS: dict[str, Callable[[bytes, str], Document]] = {
     ".htm": load_html,
     ".pdf": load_pdf,
     ".docx": load_docx,
+    ".epub": load_epub,
 }
 
 
