@@ -25,8 +25,9 @@ CONTAINERS = {"div", "section", "article", "main", "body", "li", "dd", "dl", "ul
               "blockquote", "table", "thead", "tbody", "tfoot", "figure", "details", "aside"}
 PARAGRAPHS = {"p", "figcaption", "caption", "summary", "dt"}
 NOISE_TAGS = ["script", "style", "nav", "header", "footer", "noscript", "form", "button"]
-NOISE_SELECTORS = ["a.headerlink", "a.copiable-anchor", "a.copiable-link", "div.toc", "div.navheader", "div.navfooter", "div.sphinxsidebar",
-                   "div.related", "div.footer"]
+NOISE_SELECTORS = ["a.headerlink", "a.copiable-anchor", "a.copiable-link", "div.toc",
+                   "div.navheader", "div.navfooter", "div.sphinxsidebar", "div.related",
+                   "div.footer"]
 # GNU manuals (makeinfo / texi2any): every node opens with a "Next: …, Up: …" panel naming
 # its neighbours, sections list their children, and the contents and indexes repeat every
 # title. Kept, they put other sections' words into each chunk. Their class names ("header",
