@@ -183,7 +183,7 @@ def test_gb18030_text_is_decoded() -> None:
     (b"   \n\n  ", "blank.txt", "empty"),
     (b"hello", "data.xlsx", "unsupported file type"),
     (b"PK\x03\x04 not really a zip", "broken.docx", "not a readable .docx"),
-    (b"<html><body><script>only()</script></body></html>", "noscript.html", "no text"),
+    (b"<html><body><script>only()</script></body></html>", "noscript.html", "drawn by JavaScript"),
 ])
 def test_bad_files_raise_clear_errors(data: bytes, name: str, message: str) -> None:
     with pytest.raises(LoaderError, match=message):

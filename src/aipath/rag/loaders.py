@@ -263,7 +263,10 @@ def load_bytes(data: bytes, name: str) -> Document:
         raise LoaderError(f"{name}: the file is empty")
     document = loader(data, name)
     if not document.text.strip():
-        raise LoaderError(f"{name}: no text could be extracted (a scanned PDF needs OCR first)")
+        hint = {".pdf": " (a scanned PDF needs OCR first)",
+                ".html": " (a page drawn by JavaScript, such as a site's search page, has none)",
+                ".htm": " (a page drawn by JavaScript has none)"}.get(suffix, "")
+        raise LoaderError(f"{name}: no text could be extracted{hint}")
     return document
 
 
