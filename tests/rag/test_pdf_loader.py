@@ -156,3 +156,14 @@ def test_pdfs_load_from_many_threads_at_once() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         texts = list(pool.map(lambda data: load_bytes(data, "x.pdf").text, books))
     assert texts == [load_bytes(data, "x.pdf").text for data in books]
+
+
+def test_table_of_contents_lines_are_dropped() -> None:
+    from aipath.rag.pdf_loader import _CONTENTS_LINE
+
+    doc = load_bytes(_lines_pdf([
+        "Contents", "1.1 The Software . . . . . . . . . . . . 1", "1.2 Install .............. iv",
+        "The software runs on Linux. See section 1.2... for more."]), "toc.pdf")
+    assert doc.text == "Contents\nThe software runs on Linux. See section 1.2... for more."
+    assert _CONTENTS_LINE.search("第 2 章 安装……………… 12")  # Chinese leaders (CJK fonts)
+    assert not _CONTENTS_LINE.search("Version 1.2.3.4 5")

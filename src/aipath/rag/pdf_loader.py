@@ -15,7 +15,8 @@ structure for chunking and citing:
   sizes instead: a short line set at least 15 % larger than the body text is a heading,
   the largest size level 1;
 - running headers and footers ("Debian 参考手册 37/ 223") repeat at the top or bottom of
-  most pages with only their digits changing, and are dropped;
+  most pages with only their digits changing, and are dropped, as are table-of-contents
+  lines (a title, dot leaders, a page number);
 - a page's other lines form paragraphs, broken at headings and bullets; wrapped Chinese
   lines are joined without a space;
 - justified Chinese lines can come out spread ("如 果 你 想 扩 展 NM") when an extractor
@@ -42,6 +43,9 @@ from aipath.rag.script import IDEOGRAPH, IDEOGRAPHS
 _SECTION_NUMBER = re.compile(r"^(?:第\s*\d+\s*章|(?:\d+|[A-Z](?=\.\d))(?:\.\d+)*\.?)\s+")
 _BULLET = re.compile(r"^\s*[•●▪◦‣\-*]\s")
 _EDGE_LINES = 2  # running headers/footers live in the first or last lines of a page
+# A table-of-contents line: a title, dot leaders, a page number ("1.1 Software . . . . 1",
+# "安装……12"). It repeats every title without the text and would win searches for titles.
+_CONTENTS_LINE = re.compile(r"(?:(?:\.\s?){4,}|…{2,}|(?:·\s?){4,})\s*[0-9ivxlc]+\s*$", re.IGNORECASE)
 _SENTENCE_END = ("。", "！", "？", "；", "：", "，", ".", "!", "?", ";", ":", ",")
 _SIZE_SAMPLES = 8  # characters a line whose font size is read: enough for a heading
 _SOFT_HYPHEN = "\x02"  # PDFium's mark for a hyphen that ended a line
@@ -114,7 +118,7 @@ def _page_blocks(lines: list[str], number: int, levels: list[int | None],
 
     for position, line in enumerate(lines):
         edge = position < _EDGE_LINES or position >= len(lines) - _EDGE_LINES
-        if not line.strip() or (edge and _shape(line) in running):
+        if not line.strip() or _CONTENTS_LINE.search(line) or (edge and _shape(line) in running):
             continue
         level = levels[position]
         if level:
