@@ -9,6 +9,7 @@ ends a stream that has fallen into a greedy loop.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator
 
 
@@ -70,18 +71,22 @@ class TextStream:
         return max((n for s in self.stop for n in range(1, len(s)) if text.endswith(s[:n])), default=0)
 
 
-def looping_tail(text: str, min_period: int = 20, max_period: int = 300) -> bool:
+def looping_tail(text: str, min_period: int = 16, max_period: int = 300) -> bool:
     """Whether ``text`` ends in the same stretch written twice in a row (a greedy loop).
 
     Small models decoding greedily fall into loops they never leave ("It is a type of X.
-    It is a type of X. …" until the token limit). Two identical consecutive stretches of
-    20+ characters almost never occur in a real answer.
+    It is a type of X. …" until the token limit), often counting as they go ("24. 16 GB
+    processor 25. 16 GB processor …"), so numbers are compared as one symbol. Two
+    identical consecutive stretches of 16+ characters almost never occur in a real answer.
 
     >>> looping_tail("Intro. It is a type of latency (LAL). It is a type of latency (LAL). ")
+    True
+    >>> looping_tail("Needs:\\n24. 16 GB processor\\n25. 16 GB processor\\n")
     True
     >>> looping_tail("- pip install a\\n- pip install b\\n")
     False
     """
+    text = re.sub(r"\d+", "#", text)
     for period in range(min_period, min(max_period, len(text) // 2) + 1):
         if text[-period:] == text[-2 * period:-period]:
             return True
