@@ -80,6 +80,11 @@ def test_kb_cli_round_trip(home: Path, corpus: Path) -> None:
     assert runner.invoke(app, ["kb", "rm", "notes", "milvus.txt", *h]).exit_code == 0
     missing = runner.invoke(app, ["kb", "rm", "notes", "milvus.txt", *h])
     assert missing.exit_code == 1 and "no document" in missing.output
+    (corpus / "bm25.txt").unlink()
+    synced = runner.invoke(app, ["kb", "add", "notes", str(corpus), "--sync", *h])
+    assert synced.exit_code == 0, synced.output
+    # milvus.txt comes back (only its stored copy was removed), bm25.txt goes
+    assert "removed   bm25.txt" in synced.output and "1 added, 0 updated, 1 removed" in synced.output
     assert "notes" in runner.invoke(app, ["kb", "list", *h]).output
     assert runner.invoke(app, ["kb", "drop", "notes", "--yes", *h]).exit_code == 0
     assert "No knowledge bases" in runner.invoke(app, ["kb", "list", *h]).output

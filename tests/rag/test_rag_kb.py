@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from aipath.rag import bm25_index
-from aipath.rag.ingest import SourceFile, add_documents, reembed, remove_document
+from aipath.rag.ingest import SourceFile, add_documents, reembed, remove_document, remove_missing
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings, list_knowledge_bases
 from aipath.rag.rerank import TEIReranker
 from aipath.rag.retriever import SearchConfig, search
@@ -79,6 +79,25 @@ def test_a_file_edited_since_it_was_added_replaces_its_old_version(home: Path, t
     add_documents(kb, [upload])
     add_documents(kb, [SourceFile("server.md", b"Port 6060 elsewhere.", "upload:server.md")])
     assert [d.name for d in kb.documents()].count("server.md") == 3
+
+
+def test_sync_removes_documents_whose_files_are_gone_and_nothing_else(home: Path, tmp_path: Path) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    docs, elsewhere = tmp_path / "docs", tmp_path / "elsewhere"
+    for folder, names in ((docs, ["keep.md", "drop.md"]), (elsewhere, ["other.md"])):
+        folder.mkdir()
+        for doc_name in names:
+            (folder / doc_name).write_text(f"The note called {doc_name} describes one topic.")
+    add_documents(kb, _files(docs) + _files(elsewhere))
+    add_documents(kb, [SourceFile("upload.md", b"An uploaded note.", "upload:upload.md")])
+    (docs / "drop.md").unlink()
+    (elsewhere / "other.md").unlink()  # gone too, but not under the folder being synced
+    generation = kb.meta["generation"]
+    assert [d.name for d in remove_missing(kb, [docs])] == ["drop.md"]
+    assert sorted(d.name for d in kb.documents()) == ["keep.md", "other.md", "upload.md"]
+    chunk_ids = {row[0] for row in kb.db.execute("SELECT id FROM chunks")}
+    assert set(kb.indexes()[0].ids().tolist()) == chunk_ids
+    assert remove_missing(kb, [docs]) == [] and kb.meta["generation"] == generation + 1
 
 
 def test_english_only_embedder_warns_about_chinese_documents(home: Path, tmp_path: Path) -> None:

@@ -47,15 +47,18 @@ def create(
 def add(
     name: Annotated[str, typer.Argument(help="Knowledge base to add to.")],
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
+    sync: Annotated[bool, typer.Option(
+        "--sync", help="Also remove the documents added from these folders whose files "
+                       "have been deleted, so the knowledge base mirrors the folders.")] = False,
     home: HomeOption = None,
 ) -> None:
     """Add documents (.txt .md .html .pdf .docx .epub). Duplicates are skipped, a file edited
     since it was added replaces its old version, and bad files are reported and change
-    nothing."""
+    nothing. Run it again on the same folders to pick up changes (--sync: deletions too)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from aipath.rag.embeddings import EmbeddingError
-    from aipath.rag.ingest import SourceFile, add_documents
+    from aipath.rag.ingest import SourceFile, add_documents, remove_missing
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
     from aipath.rag.loaders import iter_supported_files
 
@@ -63,7 +66,7 @@ def add(
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
     files = iter_supported_files(paths)
-    if not files:
+    if not files and not sync:  # with --sync an emptied folder still removes its documents
         fail("no supported files found (.txt .rst .md .html .htm .pdf .docx .epub)")
     with user_errors(KnowledgeBaseError, EmbeddingError):
         kb = KnowledgeBase(home_dir(home), name)
@@ -79,11 +82,14 @@ def add(
 
             sources = [SourceFile.from_path(p, _base_of(p, paths)) for p in files]
             report = add_documents(kb, sources, progress)
+        removed = remove_missing(kb, [p for p in paths if p.is_dir()]) if sync else []
     for doc_name, doc_id, n in report.added:
         console.print(f"[green]added[/]     {doc_name}  (id {doc_id}, {n} chunks)")
     for doc_name, doc_id, n in report.updated:
         console.print(f"[cyan]updated[/]   {doc_name}  (id {doc_id}, {n} chunks; replaces the "
                       "older version)")
+    for doc in removed:
+        console.print(f"[magenta]removed[/]   {doc.name}  (its file is gone: {doc.source})")
     for doc_name, existing in report.duplicates:
         console.print(f"[yellow]unchanged[/] {doc_name}  (same content as '{existing}' already stored)")
     for doc_name, reason in report.failed:
@@ -91,7 +97,8 @@ def add(
     for warning in report.warnings:
         err_console.print(f"[yellow]warning[/]   {warning}")
     console.print(f"{len(report.added)} added, {len(report.updated)} updated, "
-                  f"{len(report.duplicates)} duplicates, "
+                  + (f"{len(removed)} removed, " if sync else "")
+                  + f"{len(report.duplicates)} duplicates, "
                   f"{len(report.failed)} failed; {kb.chunk_count()} chunks in '{name}'.")
     if report.failed:
         raise typer.Exit(1)

@@ -150,6 +150,25 @@ def remove_document(kb: KnowledgeBase, ref: str) -> store.DocumentRow:
     return doc
 
 
+def remove_missing(kb: KnowledgeBase, folders: list[Path]) -> list[store.DocumentRow]:
+    """Remove, in one commit, the documents added from files under ``folders`` whose files
+    are gone (``kb add --sync``). Uploads and files that still exist are never touched."""
+    roots = [folder.resolve() for folder in folders]
+
+    def gone(doc: store.DocumentRow) -> bool:
+        path = Path(doc.source)
+        return (path.is_absolute() and any(path.is_relative_to(root) for root in roots)
+                and not path.exists())
+
+    with kb.transaction():
+        removed = [doc for doc in kb.documents() if gone(doc)]
+        if removed:
+            dense = _current_dense(kb, kb.meta["dim"])
+            dense.remove([cid for doc in removed for cid in _delete_document(kb, doc.id)])
+            kb.commit_generation(dense, _rebuilt_bm25(kb))
+    return removed
+
+
 def _delete_document(kb: KnowledgeBase, doc_id: int) -> list[int]:
     """Delete a document's rows (its chunks cascade); return the chunk ids it had."""
     chunk_ids = store.chunk_ids_of(kb.db, doc_id)
