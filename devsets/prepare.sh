@@ -9,9 +9,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="${1:-/tmp/aipath-devsets}"
 shift || true
 sets=("$@")
-# debian-maint-zh, git-manual and bash-manual are confirmation sets (see README.md)
+# debian-maint-zh, git-manual, bash-manual and debian-edu-zh are confirmation sets (see README.md)
 [ ${#sets[@]} -gt 0 ] || sets=(py-library py-tutorial debian-faq-zh debian-ref-zh debian-maint-zh git-manual
-                               bash-manual)
+                               bash-manual debian-edu-zh)
 
 missing=()
 for set in "${sets[@]}"; do
@@ -22,6 +22,7 @@ for set in "${sets[@]}"; do
         debian-maint-zh) dir=/usr/share/doc/maint-guide-zh-cn/html pkg=maint-guide-zh-cn ;;
         git-manual) dir=/usr/share/doc/git-doc pkg=git-doc ;;
         bash-manual) dir=/usr/share/doc/bash/bashref.html pkg=bash-doc ;;  # /usr/share/doc/bash comes with bash
+        debian-edu-zh) dir=/usr/share/doc/debian-edu-doc-zh-cn pkg=debian-edu-doc-zh-cn ;;
         *) echo "unknown set $set" >&2; exit 1 ;;
     esac
     [ -e "$dir" ] || [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")

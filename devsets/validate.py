@@ -22,7 +22,7 @@ from aipath.rag.loaders import load_file
 
 HERE = Path(__file__).resolve().parent
 SETS = ("py-library", "py-tutorial", "debian-faq-zh", "debian-ref-zh",
-        "debian-maint-zh", "git-manual", "bash-manual")  # the last three: confirmation sets
+        "debian-maint-zh", "git-manual", "bash-manual", "debian-edu-zh")  # last four: confirmation
 WINDOW, STEP = 600, 200
 KEYS = ("id", "question", "answer", "gold_quote")
 
