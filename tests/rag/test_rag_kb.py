@@ -81,6 +81,30 @@ def test_a_file_edited_since_it_was_added_replaces_its_old_version(home: Path, t
     assert [d.name for d in kb.documents()].count("server.md") == 3
 
 
+def test_a_file_read_by_older_loaders_is_read_again_when_added_again(
+        home: Path, corpus: Path, monkeypatch) -> None:
+    from aipath.rag import ingest
+
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, _files(corpus))
+    upload = SourceFile("upload.md", b"An uploaded note.", "upload:upload.md")
+    add_documents(kb, [upload])
+    assert not add_documents(kb, _files(corpus)).updated  # same code, same content: duplicates
+    # A knowledge base from before documents recorded their parser: the column appears, empty.
+    kb.db.execute("ALTER TABLE documents DROP COLUMN parser")
+    kb.close()
+    kb = KnowledgeBase(home, "t")
+    assert {d.parser for d in kb.documents()} == {""}
+    monkeypatch.setattr(ingest, "parser_version", lambda: "newer")
+    report = add_documents(kb, _files(corpus) + [upload])
+    assert sorted(n for n, _, _ in report.updated) == sorted(p.name for p in corpus.iterdir())
+    assert [n for n, _ in report.duplicates] == ["upload.md"]  # uploads have no file to re-read
+    assert {d.name: d.parser for d in kb.documents()}["bm25.txt"] == "newer"
+    assert len(kb.documents()) == len(list(corpus.iterdir())) + 1
+    chunk_ids = {row[0] for row in kb.db.execute("SELECT id FROM chunks")}
+    assert set(kb.indexes()[0].ids().tolist()) == chunk_ids
+
+
 def test_sync_removes_documents_whose_files_are_gone_and_nothing_else(home: Path, tmp_path: Path) -> None:
     kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
     docs, elsewhere = tmp_path / "docs", tmp_path / "elsewhere"

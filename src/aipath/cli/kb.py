@@ -52,9 +52,10 @@ def add(
                        "have been deleted, so the knowledge base mirrors the folders.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Add documents (.txt .md .html .pdf .docx .epub). Duplicates are skipped, a file edited
-    since it was added replaces its old version, and bad files are reported and change
-    nothing. Run it again on the same folders to pick up changes (--sync: deletions too)."""
+    """Add documents (.txt .md .html .pdf .docx .epub). Duplicates are skipped; a file edited
+    since it was added, or read by an older aipath's loaders, replaces its old version; bad
+    files are reported and change nothing. Run it again on the same folders to pick up
+    changes (--sync: deletions too)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from aipath.rag.embeddings import EmbeddingError

@@ -42,14 +42,11 @@ def pipeline_version() -> str:
     """Hash of the code that decides what gets indexed, so a cached eval knowledge base
     is rebuilt after any change to loading, chunking, analysis, BM25 scoring or the choice
     of embedder."""
-    from aipath.rag import (bm25_index, chunking, dense_index, document, e5_weights,
-                            embeddings, html_loader, ingest, loaders, onnx_embedder, pdf_loader,
-                            rst_loader, script, store, text_analysis, tokens, windows)
+    from aipath.rag import (bm25_index, dense_index, e5_weights, embeddings, ingest,
+                            onnx_embedder, store)
 
-    digest = hashlib.sha256()
-    for module in (loaders, html_loader, rst_loader, pdf_loader, document, chunking, tokens,
-                   windows, script, text_analysis, bm25_index, embeddings, onnx_embedder,
-                   e5_weights, store, ingest, dense_index):
+    digest = hashlib.sha256(ingest.parser_version().encode())  # loading, chunking, analysis
+    for module in (bm25_index, embeddings, onnx_embedder, e5_weights, store, ingest, dense_index):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:12]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -70,24 +72,43 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
+# The code that turns a file into chunks and their terms and windows.
+PARSER_MODULES = ("loaders", "html_loader", "rst_loader", "pdf_loader", "epub_loader",
+                  "document", "chunking", "tokens", "windows", "script", "text_analysis")
+
+
+@lru_cache(maxsize=1)
+def parser_version() -> str:
+    """Hash of ``PARSER_MODULES``' source, recorded with every document: a file added again
+    after aipath's loaders changed is read again, so an upgrade's fixes reach the documents
+    already stored (their content hash alone would call them duplicates)."""
+    digest = hashlib.sha256()
+    for name in PARSER_MODULES:
+        digest.update(Path(import_module(f"aipath.rag.{name}").__file__).read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _parse(kb: KnowledgeBase, files: list[SourceFile], report: IngestReport,
            progress: Progress) -> list[_Parsed]:
     meta = kb.meta
     chunker = make_chunker(meta["chunker"], meta["chunk_tokens"], meta["chunk_overlap"])
     stored = kb.documents()
-    seen: dict[str, str] = {d.sha256: d.name for d in stored}
+    by_sha = {d.sha256: d for d in stored}
     by_source = {d.source: d for d in stored}
+    taken: dict[str, str] = {}  # content hash → name, for the files of this batch
     parsed: list[_Parsed] = []
     for done, file in enumerate(files, 1):
         sha = hashlib.sha256(file.data).hexdigest()
-        if sha in seen:
-            report.duplicates.append((file.name, seen[sha]))
+        known = by_sha.get(sha)
+        reread = known is not None and file.versioned and known.parser != parser_version()
+        if sha in taken or (known is not None and not reread):
+            report.duplicates.append((file.name, taken.get(sha) or known.name))
         else:
             try:
                 document = load_bytes(file.data, file.name)
-                older = by_source.get(file.source) if file.versioned else None
+                older = known if reread else by_source.get(file.source) if file.versioned else None
                 parsed.append(_Parsed(file, sha, document, chunker.split(document), older))
-                seen[sha] = file.name
+                taken[sha] = file.name
             except LoaderError as exc:
                 report.failed.append((file.name, str(exc)))
         progress("parse", done, len(files))
@@ -128,7 +149,8 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
         for item in parsed:
             doc = item.document
             doc_id = store.insert_document(kb.db, item.file.name, item.file.source or item.file.name,
-                                           item.sha256, len(item.file.data), doc.title, doc.text)
+                                           item.sha256, len(item.file.data), doc.title, doc.text,
+                                           parser_version())
             offset = len(chunk_ids)
             rows = [(c.text, c.start, c.end, c.page, c.heading, terms[offset + i])
                     for i, c in enumerate(item.chunks)]

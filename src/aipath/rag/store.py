@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS documents (
     size INTEGER NOT NULL,
     title TEXT NOT NULL,
     text TEXT NOT NULL,
-    added_at REAL NOT NULL
+    added_at REAL NOT NULL,
+    parser TEXT NOT NULL DEFAULT ''  -- version of the code that read it (ingest.parser_version)
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY,
@@ -54,6 +55,7 @@ class DocumentRow:
     size: int
     title: str
     added_at: float
+    parser: str
     n_chunks: int
 
 
@@ -81,6 +83,9 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.executescript(SCHEMA)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+    if "parser" not in columns:  # a knowledge base made before documents recorded it
+        db.execute("ALTER TABLE documents ADD COLUMN parser TEXT NOT NULL DEFAULT ''")
     return db
 
 
@@ -95,17 +100,18 @@ def set_meta(db: sqlite3.Connection, **values: Any) -> None:
 
 def list_documents(db: sqlite3.Connection) -> list[DocumentRow]:
     rows = db.execute(
-        "SELECT d.id, d.name, d.source, d.sha256, d.size, d.title, d.added_at, "
+        "SELECT d.id, d.name, d.source, d.sha256, d.size, d.title, d.added_at, d.parser, "
         "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) FROM documents d ORDER BY d.id"
     )
     return [DocumentRow(*row) for row in rows]
 
 
 def insert_document(db: sqlite3.Connection, name: str, source: str, sha256: str, size: int,
-                    title: str, text: str) -> int:
+                    title: str, text: str, parser: str = "") -> int:
     cursor = db.execute(
-        "INSERT INTO documents(name, source, sha256, size, title, text, added_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)", (name, source, sha256, size, title, text, time.time()))
+        "INSERT INTO documents(name, source, sha256, size, title, text, added_at, parser) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (name, source, sha256, size, title, text, time.time(), parser))
     return int(cursor.lastrowid)
 
 
