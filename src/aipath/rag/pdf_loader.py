@@ -45,7 +45,8 @@ _BULLET = re.compile(r"^\s*[•●▪◦‣\-*]\s")
 _EDGE_LINES = 2  # running headers/footers live in the first or last lines of a page
 # A table-of-contents line: a title, dot leaders, a page number ("1.1 Software . . . . 1",
 # "安装……12"). It repeats every title without the text and would win searches for titles.
-_CONTENTS_LINE = re.compile(r"(?:(?:\.\s?){4,}|…{2,}|(?:·\s?){4,})\s*[0-9ivxlc]+\s*$", re.IGNORECASE)
+_CONTENTS_LINE = re.compile(r"(?:(?:\.\s?){4,}|…{2,}|(?:·\s?){4,})\s*[0-9ivxlc]+\s*$",
+                            re.IGNORECASE)
 _SENTENCE_END = ("。", "！", "？", "；", "：", "，", ".", "!", "?", ";", ":", ",")
 _SIZE_SAMPLES = 8  # characters a line whose font size is read: enough for a heading
 _SOFT_HYPHEN = "\x02"  # PDFium's mark for a hyphen that ended a line
