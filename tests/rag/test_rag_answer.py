@@ -68,9 +68,11 @@ def test_kb_cli_round_trip(home: Path, corpus: Path) -> None:
     runner = CliRunner()
     h = ["--home", str(home)]
     assert runner.invoke(app, ["kb", "create", "notes", "--embedder", "minilm", *h]).exit_code == 0
+    (corpus / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0 Word 97")
     added = runner.invoke(app, ["kb", "add", "notes", str(corpus), *h])
     assert added.exit_code == 0, added.output
     assert "4 added, 0 updated, 0 duplicates, 0 failed" in added.output
+    assert "skipped   1 .doc file" in added.output and "save it as .docx" in added.output
     again = runner.invoke(app, ["kb", "add", "notes", str(corpus / "bm25.txt"), *h])
     assert "unchanged" in again.output and "0 added, 0 updated, 1 duplicates" in again.output
     listed = runner.invoke(app, ["kb", "docs", "notes", *h])

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from aipath.rag.loaders import LoaderError, iter_supported_files, load_bytes
+from aipath.rag.loaders import LoaderError, iter_supported_files, load_bytes, scan_files
 
 
 def _pdf(pages: list[str]) -> bytes:
@@ -182,6 +182,7 @@ def test_gb18030_text_is_decoded() -> None:
     (b"", "empty.md", "empty"),
     (b"   \n\n  ", "blank.txt", "empty"),
     (b"hello", "data.xlsx", "unsupported file type"),
+    (b"\xd0\xcf\x11\xe0 old word", "report.doc", "save it as .docx"),
     (b"PK\x03\x04 not really a zip", "broken.docx", "not a readable .docx"),
     (b"<html><body><script>only()</script></body></html>", "noscript.html", "drawn by JavaScript"),
 ])
@@ -199,6 +200,7 @@ def test_folder_expansion_is_recursive_and_skips_hidden(tmp_path) -> None:
     (tmp_path / "a" / ".hidden" / "h.md").write_text("h")
     found = iter_supported_files([tmp_path / "a"])
     assert [p.name for p in found] == ["x.md", "y.txt"]
+    assert [p.name for p in scan_files([tmp_path / "a"])[1]] == ["z.bin"]  # reported, not read
 
 
 def _epub(chapters: dict[str, str], spine: list[str], encrypted: list[str] = (),

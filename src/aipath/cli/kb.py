@@ -61,12 +61,13 @@ def add(
     from aipath.rag.embeddings import EmbeddingError
     from aipath.rag.ingest import SourceFile, add_documents, remove_missing
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
-    from aipath.rag.loaders import iter_supported_files
+    from aipath.rag.loaders import CONVERT_HINTS, scan_files
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
-    files = iter_supported_files(paths)
+    files, others = scan_files(paths)
+    _report_skipped(others, CONVERT_HINTS)
     if not files and not sync:  # with --sync an emptied folder still removes its documents
         fail("no supported files found (.txt .rst .md .html .htm .pdf .docx .epub)")
     with user_errors(KnowledgeBaseError, EmbeddingError):
@@ -103,6 +104,15 @@ def add(
                   f"{len(report.failed)} failed; {kb.chunk_count()} chunks in '{name}'.")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _report_skipped(others: list[Path], hints: dict[str, str]) -> None:
+    """One line per file type the folders hold but aipath cannot read, with what to do."""
+    from collections import Counter
+
+    for suffix, count in Counter(p.suffix.lower() or "(none)" for p in others).most_common():
+        console.print(f"[yellow]skipped[/]   {count} {suffix} file{'s' * (count > 1)}: "
+                          f"not a supported type{hints.get(suffix, '')}")
 
 
 def _base_of(path: Path, roots: list[Path]) -> Path | None:

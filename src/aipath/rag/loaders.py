@@ -28,6 +28,10 @@ class LoaderError(ValueError):
 
 SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx",
                       ".epub")
+_TO_DOCX = ("; save it as .docx (Word, WPS, or `soffice --headless --convert-to docx FILE`) "
+            "and add that")
+CONVERT_HINTS = {".doc": _TO_DOCX, ".wps": _TO_DOCX, ".odt": _TO_DOCX, ".rtf": _TO_DOCX,
+                 ".png": "; an image needs OCR first", ".jpg": "; an image needs OCR first"}
 # PDFium is not thread-safe, even across documents, and the API parses uploads on worker threads.
 _PDFIUM = threading.Lock()
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -257,7 +261,7 @@ def load_bytes(data: bytes, name: str) -> Document:
     if loader is None:
         raise LoaderError(
             f"{name}: unsupported file type '{suffix or '(none)'}'; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+            f"supported: {', '.join(SUPPORTED_SUFFIXES)}{CONVERT_HINTS.get(suffix, '')}"
         )
     if not data.strip():
         raise LoaderError(f"{name}: the file is empty")
@@ -281,14 +285,20 @@ def load_file(path: str | Path) -> Document:
 
 def iter_supported_files(paths: list[Path]) -> list[Path]:
     """Expand folders recursively into supported files, sorted, hidden files skipped."""
-    found: list[Path] = []
+    return scan_files(paths)[0]
+
+
+def scan_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The supported files under ``paths`` (folders expanded recursively, sorted, hidden
+    files skipped), and the other files the folders hold, so a caller can say what it left
+    out (a folder of .doc files should not look empty without a word)."""
+    supported: list[Path] = []
+    other: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            found.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        else:
-            found.append(path)
-    return found
+        if not path.is_dir():
+            supported.append(path)
+            continue
+        for p in sorted(path.rglob("*")):
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts):
+                (supported if p.suffix.lower() in SUPPORTED_SUFFIXES else other).append(p)
+    return supported, other
