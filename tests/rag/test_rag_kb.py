@@ -187,6 +187,34 @@ def test_concurrent_writers_lose_nothing(home: Path) -> None:
     assert len(dense) == len(bm25) == kb.chunk_count() == 6
 
 
+def test_a_file_another_writer_stored_meanwhile_is_a_duplicate_not_an_error(
+        home: Path, monkeypatch) -> None:
+    """Two clients add the same file: the second one's parse and embedding happen before
+    the first commits, so its duplicate check must be repeated under the write lock."""
+    from aipath.rag import ingest
+
+    KnowledgeBase.create(home, "t", Settings(embedder="minilm")).close()
+    same = SourceFile("guide.md", b"Restart the service after changing its configuration.")
+    other = SourceFile("other.md", b"Logs rotate every week.")
+    embed = ingest._embed_windows
+
+    def embed_while_another_client_commits(*args, **kwargs):
+        monkeypatch.setattr(ingest, "_embed_windows", embed)
+        rival = KnowledgeBase(home, "t")
+        assert [n for n, _, _ in add_documents(rival, [same]).added] == ["guide.md"]
+        rival.close()
+        return embed(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_embed_windows", embed_while_another_client_commits)
+    kb = KnowledgeBase(home, "t")
+    report = add_documents(kb, [same, other])
+    assert [n for n, _ in report.duplicates] == ["guide.md"]
+    assert [n for n, _, _ in report.added] == ["other.md"]
+    assert sorted(d.name for d in kb.documents()) == ["guide.md", "other.md"]
+    dense, bm25 = kb.indexes()
+    assert len(dense) == len(bm25) == kb.chunk_count() == 2  # the skipped file's vectors too
+
+
 def test_reembed_changes_dimension_without_crashing(home: Path, corpus: Path, tei: TEIStub) -> None:
     kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
     add_documents(kb, _files(corpus))

@@ -66,6 +66,7 @@ class _Parsed:
     document: Document
     chunks: list[Chunk]
     replaces: store.DocumentRow | None  # the stored older version of the same source
+    first: int = 0  # index of its first chunk among the batch's chunks
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -137,30 +138,51 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
         raise KnowledgeBaseError(
             f"the embedder '{spec}' now returns {embedder.dim}-d vectors but '{kb.name}' holds "
             f"{meta['dim']}-d ones; run `aipath kb reembed {kb.name} {spec}` first")
-    chunks = [c for p in parsed for c in p.chunks]
+    chunks = []
+    for item in parsed:
+        item.first = len(chunks)
+        chunks += item.chunks
     terms = [analyze(store.index_text(c.heading, c.text)) for c in chunks]
     owners, vectors = _embed_windows(embedder, [(c.heading, c.text) for c in chunks],
                                      meta.get("dense_window_tokens", 0), progress)
     with kb.transaction():
+        parsed = _still_new(kb, parsed, report)
+        if not parsed:
+            return report
         dense = _current_dense(kb, embedder.dim)
         dense.remove([cid for item in parsed if item.replaces
                       for cid in _delete_document(kb, item.replaces.id)])
-        chunk_ids: list[int] = []
+        chunk_id: dict[int, int] = {}  # index among the batch's chunks → its new id
         for item in parsed:
             doc = item.document
             doc_id = store.insert_document(kb.db, item.file.name, item.file.source or item.file.name,
                                            item.sha256, len(item.file.data), doc.title, doc.text,
                                            parser_version())
-            offset = len(chunk_ids)
-            rows = [(c.text, c.start, c.end, c.page, c.heading, terms[offset + i])
+            rows = [(c.text, c.start, c.end, c.page, c.heading, terms[item.first + i])
                     for i, c in enumerate(item.chunks)]
-            chunk_ids += store.insert_chunks(kb.db, doc_id, rows)
+            for i, new_id in enumerate(store.insert_chunks(kb.db, doc_id, rows)):
+                chunk_id[item.first + i] = new_id
             (report.updated if item.replaces else report.added).append(
                 (item.file.name, doc_id, len(item.chunks)))
-        dense.add([chunk_ids[i] for i in owners], vectors)
+        kept = [k for k, owner in enumerate(owners) if owner in chunk_id]
+        dense.add([chunk_id[owners[k]] for k in kept], vectors[kept])
         kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
                              embedder_name=embedder.name, dim=embedder.dim)
     return report
+
+
+def _still_new(kb: KnowledgeBase, parsed: list[_Parsed], report: IngestReport) -> list[_Parsed]:
+    """The parsed files that no other writer stored while they were being embedded: checked
+    again under the write lock, so two clients adding the same file both succeed, once."""
+    stored = {d.sha256: d for d in kb.documents()}
+    fresh = []
+    for item in parsed:
+        same = stored.get(item.sha256)
+        if same is not None and not (item.replaces and same.id == item.replaces.id):
+            report.duplicates.append((item.file.name, same.name))
+        else:
+            fresh.append(item)
+    return fresh
 
 
 def remove_document(kb: KnowledgeBase, ref: str) -> store.DocumentRow:
