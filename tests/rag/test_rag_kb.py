@@ -296,3 +296,13 @@ def test_names_are_validated(home: Path) -> None:
         KnowledgeBase.create(home, "知识库_1")
     with pytest.raises(KnowledgeBaseError, match="does not exist"):
         KnowledgeBase(home, "missing")
+
+
+def test_every_loader_is_part_of_the_parser_version() -> None:
+    """A loader left out of ``PARSER_MODULES`` would change how files read without stored
+    documents ever being read again."""
+    from aipath.rag import ingest
+
+    folder = Path(ingest.__file__).parent
+    loaders = {p.stem for p in folder.glob("*_loader.py")} | {"loaders", "chunking"}
+    assert loaders <= set(ingest.PARSER_MODULES)
