@@ -188,9 +188,7 @@ def _still_new(kb: KnowledgeBase, parsed: list[_Parsed], report: IngestReport) -
 def remove_document(kb: KnowledgeBase, ref: str) -> store.DocumentRow:
     with kb.transaction():
         doc = kb.find_document(ref)
-        dense = _current_dense(kb, kb.meta["dim"])
-        dense.remove(_delete_document(kb, doc.id))
-        kb.commit_generation(dense, _rebuilt_bm25(kb))
+        _remove_and_commit(kb, [doc.id])
     return doc
 
 
@@ -207,10 +205,15 @@ def remove_missing(kb: KnowledgeBase, folders: list[Path]) -> list[store.Documen
     with kb.transaction():
         removed = [doc for doc in kb.documents() if gone(doc)]
         if removed:
-            dense = _current_dense(kb, kb.meta["dim"])
-            dense.remove([cid for doc in removed for cid in _delete_document(kb, doc.id)])
-            kb.commit_generation(dense, _rebuilt_bm25(kb))
+            _remove_and_commit(kb, [doc.id for doc in removed])
     return removed
+
+
+def _remove_and_commit(kb: KnowledgeBase, doc_ids: list[int]) -> None:
+    """Delete documents and commit a generation without their vectors (inside a transaction)."""
+    dense = _current_dense(kb, kb.meta["dim"])
+    dense.remove([cid for doc_id in doc_ids for cid in _delete_document(kb, doc_id)])
+    kb.commit_generation(dense, _rebuilt_bm25(kb))
 
 
 def _delete_document(kb: KnowledgeBase, doc_id: int) -> list[int]:

@@ -150,8 +150,13 @@ def _front_matter_title(yaml_text: str) -> str:
 
 def load_html(data: bytes, name: str) -> Document:
     """Headings, paragraphs, code, table rows and API entries (see ``html_loader``)."""
-    blocks, title = html_blocks(decode_text(data, name, declared_charset(data)))
+    blocks, title = _html_blocks(data, name)
     return Document(name, with_heading_paths(blocks), title=title)
+
+
+def _html_blocks(data: bytes, name: str) -> tuple[list[Block], str]:
+    """A page's blocks and title, decoded with the charset it declares."""
+    return html_blocks(decode_text(data, name, declared_charset(data)))
 
 
 def load_pdf(data: bytes, name: str) -> Document:
@@ -180,8 +185,7 @@ def load_epub(data: bytes, name: str) -> Document:
         pages, title = epub_documents(data)
     except EpubError as exc:
         raise LoaderError(f"{name}: {exc}") from exc
-    blocks = [block for page in pages
-              for block in html_blocks(decode_text(page, name, declared_charset(page)))[0]]
+    blocks = [block for page in pages for block in _html_blocks(page, name)[0]]
     return Document(name, with_heading_paths(blocks), title=title)
 
 
@@ -267,9 +271,9 @@ def load_bytes(data: bytes, name: str) -> Document:
         raise LoaderError(f"{name}: the file is empty")
     document = loader(data, name)
     if not document.text.strip():
-        hint = {".pdf": " (a scanned PDF needs OCR first)",
-                ".html": " (a page drawn by JavaScript, such as a site's search page, has none)",
-                ".htm": " (a page drawn by JavaScript has none)"}.get(suffix, "")
+        drawn_by_script = " (a page drawn by JavaScript, such as a site's search page, has none)"
+        hint = {".pdf": " (a scanned PDF needs OCR first)", ".html": drawn_by_script,
+                ".htm": drawn_by_script}.get(suffix, "")
         raise LoaderError(f"{name}: no text could be extracted{hint}")
     return document
 
