@@ -148,12 +148,16 @@ def test_flat_search_equals_faiss_own_search_after_deletes() -> None:
 
 
 def test_flat_two_pass_search_equals_exact_float32_beyond_the_shortlist(monkeypatch) -> None:
-    """With more rows than the shortlist, the float16 first pass must still return the
-    exact float32 ranking and scores; clustered vectors make many near-ties."""
+    """With more rows than the shortlist, the 8-bit first pass (in shards) must still
+    return the exact float32 ranking and scores; clustered vectors make many near-ties."""
+    import gc
+
     from aipath.rag import dense_index
     from aipath.rag.dense_index import SHORTLIST_MARGIN
 
-    monkeypatch.setattr(dense_index, "HALF_SCAN_MIN_ROWS", 1000)  # 6000 rows take the float16 pass
+    monkeypatch.setattr(dense_index, "COARSE_SCAN_MIN_ROWS", 1000)  # 6000 rows take the 8-bit pass
+    monkeypatch.setattr(dense_index, "COARSE_SHARD_ROWS", 2000)
+    monkeypatch.setattr(dense_index.os, "cpu_count", lambda: 3)  # three shards on any machine
 
     centres = _random_unit(20, 48, 6)
     noise = 0.05 * np.random.default_rng(7).standard_normal((6000, 48)).astype(np.float32)
@@ -162,7 +166,8 @@ def test_flat_two_pass_search_equals_exact_float32_beyond_the_shortlist(monkeypa
     assert len(vectors) > 4 * (100 + SHORTLIST_MARGIN)
     index = DenseIndex(48, "flat")
     index.add(list(range(6000)), vectors)
-    assert index._flat_arrays()[2] is not None
+    assert index._flat_arrays()[2].count() == 3
+    gc.collect()  # the shards must outlive the Python objects that built them
     for seed in range(5):
         query = _random_unit(1, 48, 20 + seed)[0]
         exact = vectors @ query
@@ -171,7 +176,7 @@ def test_flat_two_pass_search_equals_exact_float32_beyond_the_shortlist(monkeypa
             got = index.search(query, k)
             assert [i for i, _ in got] == brute.tolist()
             np.testing.assert_allclose([s for _, s in got], exact[brute], rtol=1e-5, atol=1e-6)
-    index.add([6000], centres[:1])  # the float16 copy follows every change
+    index.add([6000], centres[:1])  # the 8-bit copy follows every change
     assert index.search(centres[0], 1)[0][0] == 6000
     index.remove([6000])
     assert 6000 not in {i for i, _ in index.search(centres[0], 50)}

@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from aipath.rag.chunking import CHUNK_OVERLAP, CHUNK_TOKENS
+from aipath.rag.windows import WINDOW_TOKENS
+
 
 class ErrorBody(BaseModel):
     message: str
@@ -22,9 +25,9 @@ class CreateKB(BaseModel):
     embedder: str = Field("auto", description="minilm, minilm-int8, e5, e5-int8, tei:URL, openai:URL#MODEL or auto.")
     index: Literal["flat", "hnsw"] = "flat"
     chunker: Literal["recursive", "fixed", "sliding"] = "recursive"
-    chunk_tokens: int = Field(300, ge=16, le=2048)
-    chunk_overlap: int = Field(32, ge=0, le=512)
-    dense_window_tokens: int = Field(128, ge=0, le=2048, description=(
+    chunk_tokens: int = Field(CHUNK_TOKENS, ge=16, le=4096)
+    chunk_overlap: int = Field(CHUNK_OVERLAP, ge=0, le=512)
+    dense_window_tokens: int = Field(WINDOW_TOKENS, ge=0, le=2048, description=(
         "Embed each chunk as sentence windows of at most this many tokens; 0: whole chunks."))
 
 

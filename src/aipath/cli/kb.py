@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from aipath.cli.common import HomeOption, console, err_console, fail, home_dir, user_errors
+from aipath.rag.chunking import CHUNK_OVERLAP, CHUNK_TOKENS
+from aipath.rag.windows import WINDOW_TOKENS
 
 kb_app = typer.Typer(help="Knowledge bases: create one, add documents, list, remove.",
                      no_args_is_help=True)
@@ -26,11 +28,11 @@ def create(
              "documents).")] = "auto",
     index: Annotated[str, typer.Option(help="Vector index: flat (exact) or hnsw.")] = "flat",
     chunker: Annotated[str, typer.Option(help="recursive (structure-aware), fixed or sliding.")] = "recursive",
-    chunk_tokens: Annotated[int, typer.Option(help="Chunk size in embedding-model tokens.")] = 300,
-    overlap: Annotated[int, typer.Option(help="Overlap between chunks, in tokens.")] = 32,
+    chunk_tokens: Annotated[int, typer.Option(help="Chunk size in embedding-model tokens.")] = CHUNK_TOKENS,
+    overlap: Annotated[int, typer.Option(help="Overlap between chunks, in tokens.")] = CHUNK_OVERLAP,
     dense_window_tokens: Annotated[int, typer.Option(
         help="Embed each chunk as sentence windows of at most this many tokens and score it "
-             "by its best window; 0 embeds whole chunks.")] = 128,
+             "by its best window; 0 embeds whole chunks.")] = WINDOW_TOKENS,
     home: HomeOption = None,
 ) -> None:
     """Create an empty knowledge base."""

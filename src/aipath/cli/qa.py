@@ -10,6 +10,8 @@ import typer
 
 from aipath.cli.common import (HomeOption, LLMKeyOption, LLMModelOption, LLMUrlOption, console,
                                err_console, fail, home_dir)
+from aipath.rag.chunking import CHUNK_OVERLAP, CHUNK_TOKENS
+from aipath.rag.windows import WINDOW_TOKENS
 
 eval_app = typer.Typer(help="Evaluate retrieval quality on labelled questions.", no_args_is_help=True)
 
@@ -181,10 +183,10 @@ def eval_retrieval(
     answer: Annotated[bool, typer.Option("--answer", help=(
         "Also answer each question, from its best 4 sources as `aipath ask` does."))] = False,
     embedder: Annotated[str, typer.Option(help="Embedder for the throw-away knowledge base.")] = "auto",
-    chunk_tokens: Annotated[int, typer.Option(help="Chunk size in tokens.")] = 300,
+    chunk_tokens: Annotated[int, typer.Option(help="Chunk size in tokens.")] = CHUNK_TOKENS,
     chunker: Annotated[str, typer.Option(help="recursive, fixed or sliding.")] = "recursive",
     dense_window_tokens: Annotated[int, typer.Option(
-        help="Dense window size in tokens (0: one vector per chunk).")] = 128,
+        help="Dense window size in tokens (0: one vector per chunk).")] = WINDOW_TOKENS,
     home: HomeOption = None,
 ) -> None:
     """Build a throw-away knowledge base from DOCS, retrieve for every question, write OUT,
@@ -199,7 +201,7 @@ def eval_retrieval(
     try:
         items = read_questions(questions)
         settings = Settings(embedder=embedder, chunker=chunker, chunk_tokens=chunk_tokens,
-                            chunk_overlap=min(32, chunk_tokens // 4),
+                            chunk_overlap=min(CHUNK_OVERLAP, chunk_tokens // 4),
                             dense_window_tokens=dense_window_tokens)
     except (ValueError, AssertionError) as exc:
         fail(str(exc))

@@ -5,7 +5,7 @@ document's text, so every chunk keeps exact character offsets, its page and head
 
 The recursive chunker descends headings → paragraphs → sentences → token windows only as
 far as needed for each piece to fit, then packs consecutive pieces into chunks, starting
-a fresh chunk at a heading (once the current chunk holds a quarter of the budget) and
+a fresh chunk at a heading (unless the current chunk is still a tiny section) and
 carrying a few trailing sentences over as overlap.
 """
 
@@ -16,6 +16,17 @@ from dataclasses import dataclass
 
 from aipath.rag.document import Block, Chunk, Document
 from aipath.rag.tokens import TokenOffsets, Tokenizer, default_tokenizer
+
+# Chunks are the unit BM25 scores and the answer reads; the embedder reads each chunk's
+# sentence windows (``aipath.rag.windows``), so a chunk need not fit the embedding model.
+# 600 tokens scored best on the development sets once windows existed (devsets/RESULTS.md):
+# a longer chunk keeps an answer together with the text that leads up to it.
+CHUNK_TOKENS = 600
+CHUNK_OVERLAP = 32
+# A section this small (or under a quarter of the chunk) joins the next section's chunk.
+# Fixed rather than a share of the chunk: with 600-token chunks a quarter would merge
+# whole sections and the chunk's heading would name only the first.
+SMALL_SECTION_TOKENS = 75
 
 # A sentence ends at Chinese 。！？； (no space needed), at . ! ? followed by space, or at a
 # line break; closing quotes and brackets stay with their sentence.
@@ -62,8 +73,8 @@ class _Piece:
 class RecursiveChunker:
     """Headings → paragraphs → sentences → token windows, packed up to ``max_tokens``."""
 
-    max_tokens: int = 300
-    overlap_tokens: int = 32
+    max_tokens: int = CHUNK_TOKENS
+    overlap_tokens: int = CHUNK_OVERLAP
     tokenizer: Tokenizer | None = None
 
     def __post_init__(self) -> None:
@@ -102,7 +113,7 @@ class RecursiveChunker:
             # A heading opens a new chunk unless the current one is still small: tiny
             # sections (one API method, one FAQ answer) retrieve better merged with the next.
             at_heading = (piece.block.kind == "heading" and piece.start == piece.block.start
-                          and size >= self.max_tokens // 4)
+                          and size >= min(SMALL_SECTION_TOKENS, self.max_tokens // 4))
             if current and (at_heading or size + piece.tokens > self.max_tokens):
                 emit()
                 current = [] if at_heading else self._overlap(current, piece.tokens)
@@ -136,8 +147,8 @@ def _make_chunk(text: str, pieces: list[_Piece]) -> Chunk:
 class SlidingWindowChunker:
     """Windows of ``size`` tokens every ``stride`` tokens, blind to structure."""
 
-    size: int = 300
-    stride: int = 160
+    size: int = CHUNK_TOKENS
+    stride: int = CHUNK_TOKENS - CHUNK_OVERLAP
     tokenizer: Tokenizer | None = None
 
     def __post_init__(self) -> None:
@@ -160,7 +171,7 @@ def _locate(document: Document, text: str, start: int, end: int) -> Chunk:
 CHUNKERS = ("recursive", "fixed", "sliding")
 
 
-def make_chunker(kind: str = "recursive", max_tokens: int = 300, overlap: int = 32,
+def make_chunker(kind: str = "recursive", max_tokens: int = CHUNK_TOKENS, overlap: int = CHUNK_OVERLAP,
                  tokenizer: Tokenizer | None = None) -> RecursiveChunker | SlidingWindowChunker:
     if kind == "recursive":
         return RecursiveChunker(max_tokens, overlap, tokenizer)

@@ -14,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import os
+
 import numpy as np
 
 INDEX_KINDS = ("flat", "hnsw")
-HALF_SCAN_MIN_ROWS = 50_000  # flat indexes this large scan a float16 copy first
+COARSE_SCAN_MIN_ROWS = 50_000  # flat indexes this large scan an 8-bit copy first
+COARSE_SHARD_ROWS = 25_000  # the 8-bit copy is scanned in shards, one thread each
 SHORTLIST_MARGIN = 256  # rows rescored in float32 beyond the n a flat search asks for
 
 
@@ -26,7 +29,7 @@ class DenseIndex:
         assert kind in INDEX_KINDS, f"index kind must be one of {INDEX_KINDS}"
         self.dim, self.kind, self.hnsw_m = dim, kind, hnsw_m
         self._index = self._empty()
-        self._scan = None  # flat search's (row ids, float16 vectors or None); reset by any change
+        self._scan = None  # flat search's (row ids, 8-bit copy or None); reset by any change
 
     def _empty(self):
         import faiss
@@ -99,50 +102,48 @@ class DenseIndex:
         return top
 
     def _flat_ranking(self, query: np.ndarray) -> Callable[[int], list[tuple[int, float]]]:
-        """Exact search, scored once however many vectors a search then asks for.
+        """Exact search: a shortlist of rows, rescored from FAISS's float32 storage.
 
-        Up to ``HALF_SCAN_MIN_ROWS`` vectors: one BLAS matrix-vector product over FAISS's
-        own storage (for a single query FAISS scans the rows on one thread; BLAS uses every
-        core). Beyond that the scan is memory-bound, so a float16 copy of the vectors
-        scores every row (torch, every core) and the best ``n`` plus ``SHORTLIST_MARGIN``
-        rows are rescored exactly from the float32 storage: half the bytes read (100k
-        chunks x 3 windows: 20 against 36 ms, ``aipath bench rag``). Float16 moves a unit
-        vector's score by ~1e-4; a true top-``n`` row can only miss the shortlist if
+        Up to ``COARSE_SCAN_MIN_ROWS`` vectors the shortlist comes from one BLAS
+        matrix-vector product over that storage, scored once however many vectors a search
+        then asks for (for a single query FAISS scans the rows on one thread; BLAS uses
+        every core). Beyond that the scan is memory-bound, so an 8-bit scalar-quantised
+        copy (a quarter of the bytes) is scanned in shards, one thread each, and the best
+        ``n`` plus ``SHORTLIST_MARGIN`` rows are rescored exactly: 100k chunks x 4 windows,
+        22 against 35 ms for a float16 copy on two cores (devsets/RESULTS.md). 8 bits move
+        a unit vector's score by ~1e-3; a true top-``n`` row can only miss the shortlist if
         ``SHORTLIST_MARGIN`` other rows sit that close to it, so the ranking and scores are
         those of exact float32 search either way.
         """
-        matrix, ids, half = self._flat_arrays()
-        if half is None:
-            approx, margin = matrix @ query, 0
-        else:
-            import torch
+        matrix, ids, coarse = self._flat_arrays()
+        if coarse is None:
+            scores = matrix @ query
 
-            approx = (half @ torch.from_numpy(query).to(torch.float16)).float().numpy()
-            margin = SHORTLIST_MARGIN
+            def shortlist(size: int) -> np.ndarray:
+                return np.argpartition(-scores, size - 1)[:size]
+        else:
+            def shortlist(size: int) -> np.ndarray:
+                rows = coarse.search(query.reshape(1, -1), min(size + SHORTLIST_MARGIN, len(ids)))[1][0]
+                return rows[rows >= 0]
 
         def top(n: int) -> list[tuple[int, float]]:
-            short = min(n + margin, len(ids))
-            rows = np.argpartition(-approx, short - 1)[:short]
+            rows = shortlist(min(n, len(ids)))
             exact = matrix[rows] @ query
             best = np.argsort(-exact, kind="stable")[:n]
             return [(int(ids[rows[i]]), float(exact[i])) for i in best]
 
         return top
 
-    def _flat_arrays(self) -> tuple[np.ndarray, np.ndarray, "torch.Tensor | None"]:  # noqa: F821
+    def _flat_arrays(self) -> tuple[np.ndarray, np.ndarray, "faiss.Index | None"]:  # noqa: F821
         """FAISS's float32 storage (no copy), the row ids, and for a large index the
-        float16 copy; the last two made once per state of the index."""
+        8-bit copy; the last two made once per state of the index."""
         import faiss
 
         flat = faiss.downcast_index(self._index.index)
         matrix = faiss.rev_swig_ptr(flat.get_xb(), len(self) * self.dim).reshape(-1, self.dim)
         if self._scan is None:
-            half = None
-            if len(self) >= HALF_SCAN_MIN_ROWS:
-                import torch
-
-                half = torch.from_numpy(matrix).to(torch.float16)
-            self._scan = faiss.vector_to_array(self._index.id_map), half
+            coarse = _quantised_shards(matrix) if len(self) >= COARSE_SCAN_MIN_ROWS else None
+            self._scan = faiss.vector_to_array(self._index.id_map), coarse
         return matrix, *self._scan
 
     def save(self, path: Path) -> None:
@@ -169,3 +170,19 @@ def _best_per_id(hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
             seen.add(chunk_id)
             out.append((chunk_id, score))
     return out
+
+
+def _quantised_shards(matrix: np.ndarray) -> "faiss.Index":  # noqa: F821
+    """An 8-bit copy of ``matrix`` (a range per dimension) in row blocks searched in
+    parallel; its labels are row numbers of ``matrix``."""
+    import faiss
+
+    dim = matrix.shape[1]
+    n_shards = max(1, min(os.cpu_count() or 1, len(matrix) // COARSE_SHARD_ROWS))
+    shards = faiss.IndexShards(dim, True, True)  # threaded, labels offset by block
+    for block in np.array_split(matrix, n_shards):
+        shard = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        shard.train(block)
+        shard.add(block)
+        shards.add_shard(shard)
+    return shards

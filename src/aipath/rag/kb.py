@@ -24,8 +24,10 @@ from typing import Any
 
 from aipath.rag import store
 from aipath.rag.bm25_index import BM25Index
+from aipath.rag.chunking import CHUNK_OVERLAP, CHUNK_TOKENS
 from aipath.rag.dense_index import INDEX_KINDS, DenseIndex
 from aipath.rag.embeddings import Embedder, get_embedder
+from aipath.rag.windows import WINDOW_TOKENS
 
 _NAME = re.compile(r"^[\w][\w.-]{0,63}$")
 
@@ -58,9 +60,9 @@ class Settings:
     embedder: str = "auto"  # minilm | e5 | tei:URL | openai:URL#MODEL | auto (decided at first add)
     index: str = "flat"  # flat (exact) | hnsw
     chunker: str = "recursive"
-    chunk_tokens: int = 300
-    chunk_overlap: int = 32
-    dense_window_tokens: int = 128  # 0: one vector per chunk (see ``aipath.rag.windows``)
+    chunk_tokens: int = CHUNK_TOKENS
+    chunk_overlap: int = CHUNK_OVERLAP
+    dense_window_tokens: int = WINDOW_TOKENS  # 0: one vector per chunk (see ``aipath.rag.windows``)
 
     def __post_init__(self) -> None:
         assert self.index in INDEX_KINDS, f"index must be one of {INDEX_KINDS}"
