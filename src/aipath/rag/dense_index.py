@@ -12,6 +12,8 @@ drops them all.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 
 import os
@@ -108,9 +110,9 @@ class DenseIndex:
         matrix-vector product over that storage, scored once however many vectors a search
         then asks for (for a single query FAISS scans the rows on one thread; BLAS uses
         every core). Beyond that the scan is memory-bound, so an 8-bit scalar-quantised
-        copy (a quarter of the bytes) is scanned in shards, one thread each, and the best
-        ``n`` plus ``SHORTLIST_MARGIN`` rows are rescored exactly: 100k chunks x 4 windows,
-        22 against 35 ms for a float16 copy on two cores (devsets/RESULTS.md). 8 bits move
+        copy (a quarter of the bytes) is scanned in shards, one thread each, and each
+        shard's best ``n`` plus ``SHORTLIST_MARGIN`` rows are rescored exactly: 100k chunks
+        x 4 windows, 22 against 35 ms for a float16 copy on two cores (devsets/RESULTS.md). 8 bits move
         a unit vector's score by ~1e-3; a true top-``n`` row can only miss the shortlist if
         ``SHORTLIST_MARGIN`` other rows sit that close to it, so the ranking and scores are
         those of exact float32 search either way.
@@ -123,8 +125,7 @@ class DenseIndex:
                 return np.argpartition(-scores, size - 1)[:size]
         else:
             def shortlist(size: int) -> np.ndarray:
-                rows = coarse.search(query.reshape(1, -1), min(size + SHORTLIST_MARGIN, len(ids)))[1][0]
-                return rows[rows >= 0]
+                return coarse.shortlist(query, size + SHORTLIST_MARGIN)
 
         def top(n: int) -> list[tuple[int, float]]:
             rows = shortlist(min(n, len(ids)))
@@ -134,7 +135,7 @@ class DenseIndex:
 
         return top
 
-    def _flat_arrays(self) -> tuple[np.ndarray, np.ndarray, "faiss.Index | None"]:  # noqa: F821
+    def _flat_arrays(self) -> tuple[np.ndarray, np.ndarray, "QuantisedShards | None"]:
         """FAISS's float32 storage (no copy), the row ids, and for a large index the
         8-bit copy; the last two made once per state of the index."""
         import faiss
@@ -142,7 +143,7 @@ class DenseIndex:
         flat = faiss.downcast_index(self._index.index)
         matrix = faiss.rev_swig_ptr(flat.get_xb(), len(self) * self.dim).reshape(-1, self.dim)
         if self._scan is None:
-            coarse = _quantised_shards(matrix) if len(self) >= COARSE_SCAN_MIN_ROWS else None
+            coarse = QuantisedShards(matrix) if len(self) >= COARSE_SCAN_MIN_ROWS else None
             self._scan = faiss.vector_to_array(self._index.id_map), coarse
         return matrix, *self._scan
 
@@ -172,17 +173,39 @@ def _best_per_id(hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
     return out
 
 
-def _quantised_shards(matrix: np.ndarray) -> "faiss.Index":  # noqa: F821
-    """An 8-bit copy of ``matrix`` (a range per dimension) in row blocks searched in
-    parallel; its labels are row numbers of ``matrix``."""
-    import faiss
+class QuantisedShards:
+    """An 8-bit copy of a matrix (a range per dimension) in row blocks, searched in
+    parallel. FAISS's own ``IndexShards`` is not safe to search from several threads at
+    once (the API's workers do), so each block is a plain FAISS index, safe for concurrent
+    searches, and the blocks are searched on a shared thread pool."""
 
-    dim = matrix.shape[1]
-    n_shards = max(1, min(os.cpu_count() or 1, len(matrix) // COARSE_SHARD_ROWS))
-    shards = faiss.IndexShards(dim, True, True)  # threaded, labels offset by block
-    for block in np.array_split(matrix, n_shards):
-        shard = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
-        shard.train(block)
-        shard.add(block)
-        shards.add_shard(shard)
-    return shards
+    def __init__(self, matrix: np.ndarray) -> None:
+        import faiss
+
+        dim = matrix.shape[1]
+        n_shards = max(1, min(os.cpu_count() or 1, len(matrix) // COARSE_SHARD_ROWS))
+        self.offsets: list[int] = []
+        self.shards: list[faiss.Index] = []
+        step = -(-len(matrix) // n_shards)  # rows a block, rounded up
+        for offset in range(0, len(matrix), step):
+            block = matrix[offset:offset + step]
+            shard = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+            shard.train(block)
+            shard.add(block)
+            self.offsets.append(offset)
+            self.shards.append(shard)
+
+    def shortlist(self, query: np.ndarray, size: int) -> np.ndarray:
+        """Row numbers of each block's ``size`` best rows by approximate score."""
+        query = query.reshape(1, -1)
+
+        def best(i: int) -> np.ndarray:
+            rows = self.shards[i].search(query, min(size, self.shards[i].ntotal))[1][0]
+            return rows[rows >= 0] + self.offsets[i]
+
+        return np.concatenate(list(_pool().map(best, range(len(self.shards)))))
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="aipath-scan")
