@@ -8,7 +8,7 @@
 2. Query latency p50/p95 through the real ``search()`` path for bm25, dense and hybrid on
    synthetic knowledge bases of 10k and 100k chunks (Zipf-distributed words, random unit
    vectors — the scale is what matters here — four per chunk, as a default 600-token chunk
-   has three to five dense windows), with rank_bm25 scoring the same corpus.
+   has up to four dense windows), with rank_bm25 scoring the same corpus.
 3. Peak resident memory after each stage.
 """
 
@@ -126,7 +126,7 @@ def _zipf_corpus(n: int, seed: int) -> list[str]:
     return [" ".join(vocab[r] for r in ranks[i * 60:(i + 1) * 60]) for i in range(n)]
 
 
-WINDOWS_PER_CHUNK = 4  # dense windows a default chunk has: 3.2–4.4 on the eight dev sets
+WINDOWS_PER_CHUNK = 4  # dense windows a default chunk has: 2.5–4.0 on the eight labelled sets
 
 
 def synthetic_kb(home: Path, n: int, embedder: str, index: str) -> tuple[KnowledgeBase, list[str]]:

@@ -11,12 +11,11 @@ drops them all.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
-
-import os
 
 import numpy as np
 
@@ -111,11 +110,11 @@ class DenseIndex:
         then asks for (for a single query FAISS scans the rows on one thread; BLAS uses
         every core). Beyond that the scan is memory-bound, so an 8-bit scalar-quantised
         copy (a quarter of the bytes) is scanned in shards, one thread each, and each
-        shard's best ``n`` plus ``SHORTLIST_MARGIN`` rows are rescored exactly: 100k chunks
-        x 4 windows, 22 against 35 ms for a float16 copy on two cores (devsets/RESULTS.md). 8 bits move
-        a unit vector's score by ~1e-3; a true top-``n`` row can only miss the shortlist if
-        ``SHORTLIST_MARGIN`` other rows sit that close to it, so the ranking and scores are
-        those of exact float32 search either way.
+        shard's best ``n`` plus ``SHORTLIST_MARGIN`` rows are rescored exactly (100k chunks
+        x 4 windows on two cores: 22 against 35 ms for a float16 copy, devsets/RESULTS.md).
+        8 bits move a unit vector's score by ~1e-3; a true top-``n`` row can only miss the
+        shortlist if ``SHORTLIST_MARGIN`` other rows of its shard sit that close to it, so
+        the ranking and scores are those of exact float32 search either way.
         """
         matrix, ids, coarse = self._flat_arrays()
         if coarse is None:
@@ -135,7 +134,7 @@ class DenseIndex:
 
         return top
 
-    def _flat_arrays(self) -> tuple[np.ndarray, np.ndarray, "QuantisedShards | None"]:
+    def _flat_arrays(self) -> tuple[np.ndarray, np.ndarray, QuantisedShards | None]:
         """FAISS's float32 storage (no copy), the row ids, and for a large index the
         8-bit copy; the last two made once per state of the index."""
         import faiss
