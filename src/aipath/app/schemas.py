@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from aipath.rag.chunking import CHUNK_OVERLAP, CHUNK_TOKENS
-from aipath.rag.windows import WINDOW_TOKENS
+from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS, WINDOW_TOKENS
 
 
 class ErrorBody(BaseModel):

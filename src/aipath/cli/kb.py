@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from aipath.cli.common import HomeOption, console, err_console, fail, home_dir, user_errors
-from aipath.rag.chunking import CHUNK_OVERLAP, CHUNK_TOKENS
-from aipath.rag.windows import WINDOW_TOKENS
+from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS, WINDOW_TOKENS
 
 kb_app = typer.Typer(help="Knowledge bases: create one, add documents, list, remove.",
                      no_args_is_help=True)
@@ -63,13 +62,13 @@ def add(
     from aipath.rag.embeddings import EmbeddingError
     from aipath.rag.ingest import SourceFile, add_documents, remove_missing
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
-    from aipath.rag.loaders import CONVERT_HINTS, scan_files
+    from aipath.rag.loaders import scan_files
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
     files, others = scan_files(paths)
-    _report_skipped(others, CONVERT_HINTS)
+    _report_skipped(others)
     if not files and not sync:  # with --sync an emptied folder still removes its documents
         fail("no supported files found (.txt .rst .md .html .htm .pdf .docx .epub)")
     with user_errors(KnowledgeBaseError, EmbeddingError):
@@ -108,13 +107,15 @@ def add(
         raise typer.Exit(1)
 
 
-def _report_skipped(others: list[Path], hints: dict[str, str]) -> None:
+def _report_skipped(others: list[Path]) -> None:
     """One line per file type the folders hold but aipath cannot read, with what to do."""
     from collections import Counter
 
+    from aipath.rag.loaders import CONVERT_HINTS
+
     for suffix, count in Counter(p.suffix.lower() or "(none)" for p in others).most_common():
         console.print(f"[yellow]skipped[/]   {count} {suffix} file{'s' * (count > 1)}: "
-                          f"not a supported type{hints.get(suffix, '')}")
+                          f"not a supported type{CONVERT_HINTS.get(suffix, '')}")
 
 
 def _base_of(path: Path, roots: list[Path]) -> Path | None:

@@ -10,8 +10,7 @@ import typer
 
 from aipath.cli.common import (HomeOption, LLMKeyOption, LLMModelOption, LLMUrlOption, console,
                                err_console, fail, home_dir)
-from aipath.rag.chunking import CHUNK_OVERLAP, CHUNK_TOKENS
-from aipath.rag.windows import WINDOW_TOKENS
+from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS, WINDOW_TOKENS
 
 eval_app = typer.Typer(help="Evaluate retrieval quality on labelled questions.", no_args_is_help=True)
 

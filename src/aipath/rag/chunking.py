@@ -14,15 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS
 from aipath.rag.document import Block, Chunk, Document
 from aipath.rag.tokens import TokenOffsets, Tokenizer, default_tokenizer
 
-# Chunks are the unit BM25 scores and the answer reads; the embedder reads each chunk's
-# sentence windows (``aipath.rag.windows``), so a chunk need not fit the embedding model.
-# 600 tokens scored best on the development sets once windows existed (devsets/RESULTS.md):
-# a longer chunk keeps an answer together with the text that leads up to it.
-CHUNK_TOKENS = 600
-CHUNK_OVERLAP = 32
 # A section this small (or under a quarter of the chunk) joins the next section's chunk.
 # Fixed rather than a share of the chunk: with 600-token chunks a quarter would merge
 # whole sections and the chunk's heading would name only the first.

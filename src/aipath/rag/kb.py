@@ -24,10 +24,9 @@ from typing import Any
 
 from aipath.rag import store
 from aipath.rag.bm25_index import BM25Index
-from aipath.rag.chunking import CHUNK_OVERLAP, CHUNK_TOKENS
+from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS, WINDOW_TOKENS
 from aipath.rag.dense_index import INDEX_KINDS, DenseIndex
 from aipath.rag.embeddings import Embedder, get_embedder
-from aipath.rag.windows import WINDOW_TOKENS
 
 _NAME = re.compile(r"^[\w][\w.-]{0,63}$")
 

@@ -19,8 +19,6 @@ from aipath.rag.chunking import sentence_spans
 from aipath.rag.store import index_text
 from aipath.rag.tokens import Tokenizer, default_tokenizer
 
-WINDOW_TOKENS = 128  # 64 scored lower on the Chinese sets (devsets/RESULTS.md)
-
 
 def dense_windows(heading: str, text: str, max_tokens: int,
                   tokenizer: Tokenizer | None = None) -> list[str]:
