@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -75,6 +76,8 @@ def test_ask_without_relevant_sources_says_so(filled: TestClient) -> None:
     ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 400, "binary"),
     ("empty.md", b"", 400, "empty"),
     ("sheet.xlsx", b"a,b", 415, "unsupported file type"),
+    ("data.json.gz", gzip.compress(b"{}"), 415, "unsupported file type"),
+    ("notes.txt.gz", b"not gzip", 400, "not a valid gzip file"),
     ("huge.txt", b"word " * 2000, 413, "upload limit"),
     ("..", b"text", 400, "invalid file name"),
 ])
@@ -86,6 +89,15 @@ def test_bad_uploads_are_rejected_and_change_nothing(filled: TestClient, name, d
     assert message in error["message"] and error["code"] == status
     assert _state(filled, "docs") == before
     assert filled.get("/health").json() == {"status": "ok"}  # still serving
+
+
+def test_a_gzip_compressed_upload_is_read_as_the_file_inside(filled: TestClient) -> None:
+    text = "Zebra crossings are painted in alternating stripes."
+    response = _upload(filled, "docs", ("stripes.md.gz", gzip.compress(f"# Zebras\n\n{text}".encode())))
+    assert response.status_code == 200, response.text
+    assert response.json()["added"][0]["name"] == "stripes.md.gz"
+    top = filled.post("/v1/kb/docs/query", json={"query": "zebra crossing stripes", "top_k": 1}).json()["chunks"][0]
+    assert top["document"] == "stripes.md.gz" and top["heading"] == "Zebras" and text in top["text"]
 
 
 def test_path_tricks_in_file_names_are_neutralised(filled: TestClient, home: Path) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 
 import pytest
 
+from aipath.rag import loaders
 from aipath.rag.loaders import LoaderError, iter_supported_files, load_bytes, scan_files
 
 
@@ -196,11 +198,13 @@ def test_folder_expansion_is_recursive_and_skips_hidden(tmp_path) -> None:
     (tmp_path / "a" / "b" / "x.md").write_text("x")
     (tmp_path / "a" / "y.txt").write_text("y")
     (tmp_path / "a" / "z.bin").write_text("z")
+    (tmp_path / "a" / "FAQ.txt.gz").write_bytes(gzip.compress(b"faq"))
+    (tmp_path / "a" / "data.json.gz").write_bytes(gzip.compress(b"{}"))
     (tmp_path / "a" / ".hidden").mkdir()
     (tmp_path / "a" / ".hidden" / "h.md").write_text("h")
     found = iter_supported_files([tmp_path / "a"])
-    assert [p.name for p in found] == ["x.md", "y.txt"]
-    assert [p.name for p in scan_files([tmp_path / "a"])[1]] == ["z.bin"]  # reported, not read
+    assert [p.name for p in found] == ["FAQ.txt.gz", "x.md", "y.txt"]
+    assert [p.name for p in scan_files([tmp_path / "a"])[1]] == ["data.json.gz", "z.bin"]  # reported, not read
 
 
 def _epub(chapters: dict[str, str], spine: list[str], encrypted: list[str] = (),
@@ -269,3 +273,37 @@ def test_epub_chapters_are_read_in_spine_order_without_the_table_of_contents() -
 def test_bad_epubs_raise_clear_errors(data: bytes, message: str) -> None:
     with pytest.raises(LoaderError, match=message):
         load_bytes(data, "book.epub")
+
+
+@pytest.mark.parametrize("name,data", [
+    ("guide.md", "# Install\n\nRun `make`.\n\n## 中文\n\n第二段。\n".encode()),
+    ("notes.rst", "Title\n=====\n\nBody text.\n".encode()),
+    ("page.html", "<h1>T</h1><p>正文。</p>".encode()),
+])
+def test_a_gzip_file_loads_as_the_file_inside_it(name: str, data: bytes) -> None:
+    """Debian compresses the text files under /usr/share/doc (FAQ.txt.gz, README.md.gz)."""
+    plain = load_bytes(data, name)
+    packed = load_bytes(gzip.compress(data), name + ".GZ")
+    assert packed.text == plain.text
+    assert [(b.kind, b.text, b.heading_path) for b in packed.blocks] == \
+        [(b.kind, b.text, b.heading_path) for b in plain.blocks]
+
+
+@pytest.mark.parametrize("data,name,message", [
+    (b"not gzip at all", "bad.txt.gz", "not a valid gzip file"),
+    (gzip.compress(b"cut short " * 100)[:30], "truncated.md.gz", "not a valid gzip file"),
+    (gzip.compress(b"{}"), "data.json.gz", "unsupported file type '.json'"),
+    (gzip.compress(b"readme"), "README.gz", "unsupported file type '\\(none\\)'"),
+    (gzip.compress(b"  \n"), "blank.txt.gz", "empty"),
+])
+def test_bad_gzip_files_raise_clear_errors(data: bytes, name: str, message: str) -> None:
+    with pytest.raises(LoaderError, match=message):
+        load_bytes(data, name)
+
+
+def test_a_gzip_bomb_is_refused_before_it_fills_memory(monkeypatch) -> None:
+    monkeypatch.setattr(loaders, "MAX_UNPACKED_BYTES", 1 << 20)
+    bomb = gzip.compress(b"a" * (4 << 20))  # 4 MiB of text in about 4 KB
+    assert len(bomb) < 10_000
+    with pytest.raises(LoaderError, match="unpacks to more than 1 MiB"):
+        load_bytes(bomb, "bomb.txt.gz")

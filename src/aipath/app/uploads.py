@@ -9,7 +9,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from fastapi import UploadFile
 
 from aipath.rag.ingest import SourceFile
-from aipath.rag.loaders import SUPPORTED_SUFFIXES
+from aipath.rag.loaders import SUPPORTED_SUFFIXES, is_supported
 
 _UNSAFE = re.compile(r"[^\w.\- ]", re.UNICODE)
 
@@ -31,9 +31,9 @@ def safe_filename(raw: str | None) -> str:
     name = _UNSAFE.sub("_", name).strip(" .")
     if not name or name.startswith("."):
         raise UploadRejected(400, f"invalid file name {raw!r}")
-    if not name.lower().endswith(SUPPORTED_SUFFIXES):
+    if not is_supported(name):
         raise UploadRejected(415, f"{name}: unsupported file type; supported: "
-                                  f"{', '.join(SUPPORTED_SUFFIXES)}")
+                                  f"{', '.join(SUPPORTED_SUFFIXES)}, each also gzip-compressed")
     return name[-200:]
 
 

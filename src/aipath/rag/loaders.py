@@ -1,4 +1,6 @@
-"""File loaders: .txt/.rst, .md, .html/.htm, .pdf (with page numbers), .docx (with headings).
+"""File loaders: .txt/.rst, .md, .html/.htm, .pdf (with page numbers), .docx (with headings),
+.epub, and any of them gzip-compressed (``FAQ.txt.gz``: Debian compresses the text files
+under /usr/share/doc).
 
 Every loader returns a ``Document`` or raises ``LoaderError`` with a message a person can
 act on; nothing half-parsed ever reaches the knowledge base.
@@ -7,16 +9,18 @@ act on; nothing half-parsed ever reaches the knowledge base.
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
 import re
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 from aipath.rag.document import Block, Document, collapse_whitespace, with_heading_paths
-from aipath.rag.epub_loader import EpubError, epub_documents
+from aipath.rag.epub_loader import MAX_UNPACKED_BYTES, EpubError, epub_documents
 from aipath.rag.html_loader import html_blocks
 from aipath.rag.pdf_loader import pdf_blocks
 from aipath.rag.rst_loader import rst_blocks
@@ -258,15 +262,48 @@ LOADERS: dict[str, Callable[[bytes, str], Document]] = {
 }
 
 
+def loader_suffix(name: str) -> str:
+    """The suffix that picks a file's loader; for a gzip file, that of the name inside it.
+
+    >>> loader_suffix("FAQ.txt.gz"), loader_suffix("Guide.HTML"), loader_suffix("README.gz")
+    ('.txt', '.html', '')
+    """
+    path = Path(name)
+    if path.suffix.lower() == ".gz":
+        path = Path(path.stem)
+    return path.suffix.lower()
+
+
+def is_supported(name: str) -> bool:
+    return loader_suffix(name) in LOADERS
+
+
+def gunzip(data: bytes, name: str) -> bytes:
+    """The content of a gzip file, refused past ``MAX_UNPACKED_BYTES`` (a gzip bomb stops
+    there instead of filling memory)."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            content = stream.read(MAX_UNPACKED_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LoaderError(f"{name}: not a valid gzip file ({exc}); unpack it with gunzip "
+                          "and add the result") from exc
+    if len(content) > MAX_UNPACKED_BYTES:
+        raise LoaderError(f"{name}: unpacks to more than {MAX_UNPACKED_BYTES >> 20} MiB")
+    return content
+
+
 def load_bytes(data: bytes, name: str) -> Document:
     """Parse ``data`` by the suffix of ``name``; raise ``LoaderError`` on any problem."""
-    suffix = Path(name).suffix.lower()
+    suffix = loader_suffix(name)
     loader = LOADERS.get(suffix)
     if loader is None:
         raise LoaderError(
             f"{name}: unsupported file type '{suffix or '(none)'}'; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}{CONVERT_HINTS.get(suffix, '')}"
+            f"supported: {', '.join(SUPPORTED_SUFFIXES)}, each also gzip-compressed (.txt.gz)"
+            f"{CONVERT_HINTS.get(suffix, '')}"
         )
+    if name.lower().endswith(".gz"):
+        data = gunzip(data, name)
     if not data.strip():
         raise LoaderError(f"{name}: the file is empty")
     document = loader(data, name)
@@ -304,5 +341,5 @@ def scan_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
             continue
         for p in sorted(path.rglob("*")):
             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts):
-                (supported if p.suffix.lower() in SUPPORTED_SUFFIXES else other).append(p)
+                (supported if is_supported(p.name) else other).append(p)
     return supported, other
