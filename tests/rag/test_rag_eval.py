@@ -68,6 +68,15 @@ def test_eval_rejects_malformed_questions(tmp_path: Path, corpus: Path, home: Pa
     assert "q.jsonl:2: not valid JSON" in result.output.replace("\n", "")
 
 
+def test_questions_saved_with_a_byte_order_mark_and_crlf_are_read(tmp_path: Path) -> None:
+    from aipath.rag.eval_runner import read_questions
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_bytes('{"id": "a", "question": "怎么锁定软件包？"}\r\n\r\n{"id": 2, "question": "b"}\r\n'
+                          .encode("utf-8-sig"))
+    assert read_questions(questions) == [{"id": "a", "question": "怎么锁定软件包？"}, {"id": 2, "question": "b"}]
+
+
 class FixedReply:
     """Answers every question with the same cited sentence and keeps the prompts it saw."""
 

@@ -25,7 +25,8 @@ from aipath.rag.retriever import SearchConfig, search
 
 def read_questions(path: Path) -> list[dict[str, Any]]:
     questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    # utf-8-sig: Notepad and Excel begin a UTF-8 file with a byte-order mark, which is not JSON
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip():
             continue
         try:
