@@ -68,6 +68,27 @@ def test_eval_rejects_malformed_questions(tmp_path: Path, corpus: Path, home: Pa
     assert "q.jsonl:2: not valid JSON" in result.output.replace("\n", "")
 
 
+def test_eval_says_which_files_it_could_not_read(tmp_path: Path, home: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text("# Paging\n\nThe block manager hands out fixed-size KV blocks.\n")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "a", "question": "what hands out KV blocks?"}\n', encoding="utf-8")
+    args = ["eval", "retrieval", "--docs", str(docs), "--questions", str(questions),
+            "--out", str(tmp_path / "o.jsonl"), "--mode", "bm25", "--home", str(home)]
+    for _ in range(2):  # the second run reuses the cached knowledge base and still says it
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "skipped" in result.output and "broken.pdf: not a readable PDF" in result.output
+    assert "block manager" in json.loads((tmp_path / "o.jsonl").read_text())["retrieved"][0]["text"]
+    (docs / "good.md").unlink()
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "none of the 1 supported files" in result.output and "not a readable PDF" in result.output
+    assert len(list((home / "eval" / "kb").iterdir())) == 1  # the failed build left nothing behind
+
+
 def test_questions_saved_with_a_byte_order_mark_and_crlf_are_read(tmp_path: Path) -> None:
     from aipath.rag.eval_runner import read_questions
 

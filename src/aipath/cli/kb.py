@@ -70,7 +70,7 @@ def add(
     files, others = scan_files(paths)
     _report_skipped(others)
     if not files and not sync:  # with --sync an emptied folder still removes its documents
-        fail("no supported files found (.txt .rst .md .html .htm .pdf .docx .epub)")
+        fail("no supported files found (.txt .rst .md .html .htm .pdf .docx .epub, or any of them gzip-compressed)")
     with user_errors(KnowledgeBaseError, EmbeddingError):
         kb = KnowledgeBase(home_dir(home), name)
         columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),

@@ -218,6 +218,11 @@ def eval_retrieval(
             fail(str(exc))
         backend = get_backend(None) if answer else None
         metrics = run_eval(kb, items, out, _search_config(mode, top_k), backend, progress)
+    unreadable = kb.meta.get("unreadable", [])
+    for _, reason in unreadable[:10]:
+        err_console.print(f"[yellow]skipped[/]  {reason}")
+    if len(unreadable) > 10:
+        err_console.print(f"[yellow]skipped[/]  {len(unreadable) - 10} more files that could not be read")
     console.print(f"Wrote {len(items)} results to {out} ({kb.chunk_count()} chunks, "
                   f"{kb.meta['embedder_name']}, mode {mode}).")
     if metrics:

@@ -70,9 +70,14 @@ def build_eval_kb(home: Path, docs: Path, settings: Settings,
         kb.close()
         KnowledgeBase.drop(root, name)
     kb = KnowledgeBase.create(root, name, settings)
-    add_documents(kb, [SourceFile.from_path(f, docs) for f in files], progress)
-    with kb.transaction():
-        store.set_meta(kb.db, complete=True)
+    report = add_documents(kb, [SourceFile.from_path(f, docs) for f in files], progress)
+    if not report.added:
+        kb.close()
+        KnowledgeBase.drop(root, name)
+        reasons = "; ".join(reason for _, reason in report.failed[:3])
+        raise ValueError(f"none of the {len(files)} supported files under {docs} could be read: {reasons}")
+    with kb.transaction():  # kept with the cache, so a rerun still says what was left out
+        store.set_meta(kb.db, complete=True, unreadable=report.failed)
     return kb
 
 
