@@ -73,6 +73,7 @@ def test_eval_says_which_files_it_could_not_read(tmp_path: Path, home: Path) -> 
     docs.mkdir()
     (docs / "good.md").write_text("# Paging\n\nThe block manager hands out fixed-size KV blocks.\n")
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    (docs / "data.json.gz").write_bytes(b"{}")
     questions = tmp_path / "q.jsonl"
     questions.write_text('{"id": "a", "question": "what hands out KV blocks?"}\n', encoding="utf-8")
     args = ["eval", "retrieval", "--docs", str(docs), "--questions", str(questions),
@@ -81,6 +82,7 @@ def test_eval_says_which_files_it_could_not_read(tmp_path: Path, home: Path) -> 
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
         assert "skipped" in result.output and "broken.pdf: not a readable PDF" in result.output
+        assert "1 .json.gz file: not a supported type" in result.output
     assert "block manager" in json.loads((tmp_path / "o.jsonl").read_text())["retrieved"][0]["text"]
     (docs / "good.md").unlink()
     result = CliRunner().invoke(app, args)

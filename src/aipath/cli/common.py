@@ -50,3 +50,18 @@ def user_errors(*kinds: type[Exception]) -> Iterator[None]:
         yield
     except kinds as exc:
         fail(str(exc))
+
+
+def report_skipped(others: list[Path]) -> None:
+    """One line per file type the folders hold but aipath cannot read, with what to do."""
+    from collections import Counter
+
+    from aipath.rag.loaders import CONVERT_HINTS
+
+    def kind(path: Path) -> str:  # ".json.gz" says more than ".gz"
+        suffixes = path.suffixes[-2:] if path.suffix.lower() == ".gz" else path.suffixes[-1:]
+        return "".join(suffixes).lower() or "(none)"
+
+    for suffix, count in Counter(kind(p) for p in others).most_common():
+        console.print(f"[yellow]skipped[/]   {count} {suffix} file{'s' * (count > 1)}: "
+                      f"not a supported type{CONVERT_HINTS.get(suffix, '')}")

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from aipath.cli.common import HomeOption, console, err_console, fail, home_dir, user_errors
+from aipath.cli.common import (HomeOption, console, err_console, fail, home_dir, report_skipped,
+                               user_errors)
 from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS, WINDOW_TOKENS
 
 kb_app = typer.Typer(help="Knowledge bases: create one, add documents, list, remove.",
@@ -53,7 +54,7 @@ def add(
                        "have been deleted, so the knowledge base mirrors the folders.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Add documents (.txt .md .html .pdf .docx .epub). Duplicates are skipped; a file edited
+    """Add documents (.txt .rst .md .html .pdf .docx .epub, or any of them .gz). Duplicates are skipped; a file edited
     since it was added, or read by an older aipath's loaders, replaces its old version; bad
     files are reported and change nothing. Run it again on the same folders to pick up
     changes (--sync: deletions too)."""
@@ -68,7 +69,7 @@ def add(
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
     files, others = scan_files(paths)
-    _report_skipped(others)
+    report_skipped(others)
     if not files and not sync:  # with --sync an emptied folder still removes its documents
         fail("no supported files found (.txt .rst .md .html .htm .pdf .docx .epub, or any of them gzip-compressed)")
     with user_errors(KnowledgeBaseError, EmbeddingError):
@@ -105,17 +106,6 @@ def add(
                   f"{len(report.failed)} failed; {kb.chunk_count()} chunks in '{name}'.")
     if report.failed:
         raise typer.Exit(1)
-
-
-def _report_skipped(others: list[Path]) -> None:
-    """One line per file type the folders hold but aipath cannot read, with what to do."""
-    from collections import Counter
-
-    from aipath.rag.loaders import CONVERT_HINTS
-
-    for suffix, count in Counter(p.suffix.lower() or "(none)" for p in others).most_common():
-        console.print(f"[yellow]skipped[/]   {count} {suffix} file{'s' * (count > 1)}: "
-                          f"not a supported type{CONVERT_HINTS.get(suffix, '')}")
 
 
 def _base_of(path: Path, roots: list[Path]) -> Path | None:

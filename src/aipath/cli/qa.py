@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from aipath.cli.common import (HomeOption, LLMKeyOption, LLMModelOption, LLMUrlOption, console,
-                               err_console, fail, home_dir)
+                               err_console, fail, home_dir, report_skipped)
 from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS, WINDOW_TOKENS
 
 eval_app = typer.Typer(help="Evaluate retrieval quality on labelled questions.", no_args_is_help=True)
@@ -195,6 +195,7 @@ def eval_retrieval(
 
     from aipath.rag.eval_runner import build_eval_kb, read_questions, run_eval
     from aipath.rag.kb import Settings
+    from aipath.rag.loaders import scan_files
     from aipath.serve.chat_backends import get_backend
 
     try:
@@ -204,6 +205,7 @@ def eval_retrieval(
                             dense_window_tokens=dense_window_tokens)
     except (ValueError, AssertionError) as exc:
         fail(str(exc))
+    report_skipped(scan_files([docs])[1])
     with Progress(console=err_console, transient=True) as bar:
         tasks: dict[str, int] = {}
 
@@ -220,9 +222,9 @@ def eval_retrieval(
         metrics = run_eval(kb, items, out, _search_config(mode, top_k), backend, progress)
     unreadable = kb.meta.get("unreadable", [])
     for _, reason in unreadable[:10]:
-        err_console.print(f"[yellow]skipped[/]  {reason}")
+        console.print(f"[yellow]skipped[/]   {reason}")
     if len(unreadable) > 10:
-        err_console.print(f"[yellow]skipped[/]  {len(unreadable) - 10} more files that could not be read")
+        console.print(f"[yellow]skipped[/]   {len(unreadable) - 10} more files that could not be read")
     console.print(f"Wrote {len(items)} results to {out} ({kb.chunk_count()} chunks, "
                   f"{kb.meta['embedder_name']}, mode {mode}).")
     if metrics:
