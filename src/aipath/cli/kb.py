@@ -54,10 +54,10 @@ def add(
                        "have been deleted, so the knowledge base mirrors the folders.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Add documents (.txt .rst .md .html .pdf .docx .epub, or any of them .gz). Duplicates are skipped; a file edited
-    since it was added, or read by an older aipath's loaders, replaces its old version; bad
-    files are reported and change nothing. Run it again on the same folders to pick up
-    changes (--sync: deletions too)."""
+    """Add documents (.txt .rst .md .html .pdf .docx .epub, or any of them .gz). Duplicates
+    are skipped; a file edited since it was added, or read by an older aipath's loaders,
+    replaces its old version; bad files are reported and change nothing. Run it again on
+    the same folders to pick up changes (--sync: deletions too)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from aipath.rag.embeddings import EmbeddingError
@@ -71,7 +71,8 @@ def add(
     files, others = scan_files(paths)
     report_skipped(others)
     if not files and not sync:  # with --sync an emptied folder still removes its documents
-        fail("no supported files found (.txt .rst .md .html .htm .pdf .docx .epub, or any of them gzip-compressed)")
+        fail("no supported files found (.txt .rst .md .html .htm .pdf .docx .epub, or any of them "
+             "gzip-compressed)")
     with user_errors(KnowledgeBaseError, EmbeddingError):
         kb = KnowledgeBase(home_dir(home), name)
         columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),

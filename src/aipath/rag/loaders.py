@@ -285,8 +285,8 @@ def gunzip(data: bytes, name: str) -> bytes:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
             content = stream.read(MAX_UNPACKED_BYTES + 1)
     except (OSError, EOFError, zlib.error) as exc:
-        raise LoaderError(f"{name}: not a valid gzip file ({exc}); unpack it with gunzip "
-                          "and add the result") from exc
+        raise LoaderError(f"{name}: not a valid gzip file ({exc}); it may be damaged or only "
+                          "partly copied") from exc
     if len(content) > MAX_UNPACKED_BYTES:
         raise LoaderError(f"{name}: unpacks to more than {MAX_UNPACKED_BYTES >> 20} MiB")
     return content
