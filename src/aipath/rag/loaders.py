@@ -50,18 +50,23 @@ def decode_text(data: bytes, name: str, declared: str | None = None) -> str:
 
     A UTF-16 byte-order mark (Windows Notepad's "Unicode") decides; otherwise the encoding
     the file declares (an HTML page's charset), then UTF-8 (with or without BOM), then
-    GB18030, which covers the GBK files Chinese users often have. Binary data (NUL bytes,
-    or many control characters) is refused.
+    GB18030, which covers the GBK files Chinese users often have, then Windows-1252, which
+    browsers assume for a legacy page that declares nothing (Latin-1 READMEs and HTML
+    pages, such as some of Debian's). Binary data (NUL bytes, or many control characters)
+    is refused.
 
     >>> decode_text("中文".encode("utf-16"), "notepad.txt"), decode_text("繁體".encode("big5"), "p.html", "big5")
     ('中文', '繁體')
+    >>> decode_text("Fix typos (Jan Pokorný), naïve café".encode("cp1252"), "old.html")
+    'Fix typos (Jan Pokorný), naïve café'
     """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encodings: tuple[str, ...] = ("utf-16",)
     else:
         if b"\x00" in data[:8192]:
             raise LoaderError(f"{name}: looks like binary data, not text (it contains NUL bytes)")
-        encodings = tuple(dict.fromkeys([*([declared] if declared else []), "utf-8-sig", "gb18030"]))
+        encodings = tuple(dict.fromkeys([*([declared] if declared else []), "utf-8-sig", "gb18030",
+                                                "cp1252"]))
     for encoding in encodings:
         try:
             text = data.decode(encoding)
