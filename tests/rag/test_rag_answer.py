@@ -150,6 +150,39 @@ def test_extraction_reuses_the_query_vector_of_the_search(home: Path, corpus: Pa
             == supporting_sentences(question, result.hits, kb.embedder()))
 
 
+class TableEmbedder:
+    """Vectors looked up by text: the question is [1, 0], each sentence its given cosine."""
+
+    def __init__(self, cosines: dict[str, float]) -> None:
+        self.cosines = cosines
+
+    def embed(self, texts, kind="passage"):
+        import numpy as np
+
+        if kind == "query":
+            return np.array([[1.0, 0.0]] * len(texts))
+        return np.array([[c, (1 - c * c) ** 0.5] for c in map(self.cosines.__getitem__, texts)])
+
+
+def test_a_sentence_of_a_better_ranked_source_wins_a_near_tie() -> None:
+    """The search ranked the chunks with both retrievers; a sentence a hair closer to the
+    question in a lower-ranked chunk does not outrank one of the top chunk."""
+    from aipath.rag.extract import supporting_sentences
+    from aipath.rag.retriever import Hit
+    from aipath.rag.store import ChunkRow
+
+    first = "To keep a package at one version, hold it with apt-mark."
+    third = "To keep a package at one version, pin it in the apt preferences."
+    fillers = ["Mirrors are listed in the sources file.", "Archives are listed in the sources file.",
+               "Mirrors are listed in the sources list."]
+    texts = [f"{first} {fillers[0]}", fillers[1], f"{third} {fillers[2]}"]
+    hits = [Hit(ChunkRow(i, 1, i, text, 0, len(text), None, "", "apt.txt", ""), 1.0 / (i + 1))
+            for i, text in enumerate(texts)]
+    cosines = {first: 0.80, third: 0.82} | dict.fromkeys(fillers, 0.2)  # the third's is a hair closer
+    assert supporting_sentences("how do I keep a package at one version",
+                                hits, TableEmbedder(cosines), limit=1) == [(1, first)]
+
+
 class EnglishOnly(NeverCalled):
     name = "tiny-english-model"
     languages = frozenset({"en"})
