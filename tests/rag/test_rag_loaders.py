@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from aipath.rag import loaders
+from aipath.rag import decoding
 from aipath.rag.loaders import LoaderError, iter_supported_files, load_bytes, scan_files
 
 
@@ -302,7 +302,7 @@ def test_bad_gzip_files_raise_clear_errors(data: bytes, name: str, message: str)
 
 
 def test_a_gzip_bomb_is_refused_before_it_fills_memory(monkeypatch) -> None:
-    monkeypatch.setattr(loaders, "MAX_UNPACKED_BYTES", 1 << 20)
+    monkeypatch.setattr(decoding, "MAX_UNPACKED_BYTES", 1 << 20)
     bomb = gzip.compress(b"a" * (4 << 20))  # 4 MiB of text in about 4 KB
     assert len(bomb) < 10_000
     with pytest.raises(LoaderError, match="unpacks to more than 1 MiB"):

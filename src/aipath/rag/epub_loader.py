@@ -18,7 +18,8 @@ import zipfile
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
-MAX_UNPACKED_BYTES = 256 * 1024 * 1024  # a zip bomb is refused before it is inflated
+from aipath.rag.decoding import MAX_UNPACKED_BYTES  # a zip bomb is refused before it is inflated
+
 _CONTAINER_NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container"}
 _OPF_NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
 _XHTML_TYPES = ("application/xhtml+xml", "text/html")
