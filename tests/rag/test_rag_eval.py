@@ -68,6 +68,19 @@ def test_eval_rejects_malformed_questions(tmp_path: Path, corpus: Path, home: Pa
     assert "q.jsonl:2: not valid JSON" in result.output.replace("\n", "")
 
 
+def test_eval_says_why_it_prints_no_metrics_when_some_labels_are_missing(tmp_path: Path, corpus: Path,
+                                                                        home: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    rows = [{"id": "a", "question": "BM25 parameters", "answer": "k1", "gold_quote": "k1 = 1.2"},
+            {"id": "b", "question": "vector databases", "answer": "Milvus"}]
+    questions.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "retrieval", "--docs", str(corpus), "--questions", str(questions),
+                                      "--out", str(tmp_path / "o.jsonl"), "--mode", "bm25", "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    assert "nDCG@10" not in result.output
+    assert "1 of 2 questions carry" in " ".join(result.output.split())
+
+
 def test_eval_says_which_files_it_could_not_read(tmp_path: Path, home: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -231,3 +231,6 @@ def eval_retrieval(
         table = Table("questions", *metrics.as_row())
         table.add_row(str(metrics.n), *(f"{v:.3f}" for v in metrics.as_row().values()))
         console.print(table)
+    elif labelled := sum("answer" in q and "gold_quote" in q for q in items):
+        console.print(f"[yellow]no metrics[/]: {labelled} of {len(items)} questions carry \"answer\" "
+                      "and \"gold_quote\"; every line needs both to be scored")
