@@ -105,12 +105,45 @@ def test_eval_says_which_files_it_could_not_read(tmp_path: Path, home: Path) -> 
 
 
 def test_questions_saved_with_a_byte_order_mark_and_crlf_are_read(tmp_path: Path) -> None:
-    from aipath.rag.eval_runner import read_questions
+    from aipath.rag.eval_runner import Question, read_questions
 
     questions = tmp_path / "q.jsonl"
     questions.write_bytes('{"id": "a", "question": "怎么锁定软件包？"}\r\n\r\n{"id": 2, "question": "b"}\r\n'
                           .encode("utf-8-sig"))
-    assert read_questions(questions) == [{"id": "a", "question": "怎么锁定软件包？"}, {"id": 2, "question": "b"}]
+    assert read_questions(questions) == [Question("a", "怎么锁定软件包？"), Question(2, "b")]
+
+
+def test_an_answer_may_be_a_list_of_accepted_answers(tmp_path: Path) -> None:
+    from aipath.rag.eval_runner import read_questions
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "a", "question": "BM25 k1?", "answer": ["k1 = 1.2", 1.2], '
+                         '"gold_quote": "The usual parameters are k1 = 1.2"}\n'
+                         '{"id": "b", "question": "unlabelled", "answer": null, "gold_quote": null}\n',
+                         encoding="utf-8")
+    labelled, unlabelled = read_questions(questions)
+    assert labelled.answers == ("k1 = 1.2", "1.2") and labelled.labelled and not unlabelled.labelled
+    assert labelled.is_relevant("The usual parameters are k1 = 1.2 and b = 0.75.")
+    assert labelled.is_answered_by("Use 1.2 [1].") and not labelled.is_answered_by("Use 0.75 [1].")
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"id": "a", "question": 42}', '"question" must be a non-empty string'),
+    ('{"id": "a", "question": "   "}', '"question" must be a non-empty string'),
+    ('{"id": ["a"], "question": "q"}', '"id" must be a string or an integer'),
+    ('{"id": "a", "question": "q", "answer": {"text": "x"}, "gold_quote": "x"}', '"answer" must be a string'),
+    ('{"id": "a", "question": "q", "answer": "x", "gold_quote": ["x"]}', '"gold_quote" must be a string'),
+    ('["a", "q"]', 'each line needs "id" and "question"'),
+])
+def test_eval_says_which_line_and_field_of_the_questions_is_wrong(tmp_path: Path, corpus: Path, home: Path,
+                                                                  line: str, message: str) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "ok", "question": "fine"}\n' + line + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "retrieval", "--docs", str(corpus), "--questions", str(questions),
+                                      "--out", str(tmp_path / "o.jsonl"), "--home", str(home)])
+    assert result.exit_code == 1
+    assert f"q.jsonl:2: {message}" in " ".join(result.output.split())
+    assert not (tmp_path / "o.jsonl").exists() and not (home / "eval").exists()  # stopped before indexing
 
 
 class FixedReply:
@@ -132,7 +165,7 @@ class FixedReply:
 def test_eval_answers_from_the_ask_sources_and_scores_answer_recall(tmp_path: Path, corpus: Path,
                                                                    home: Path) -> None:
     from aipath.rag.answer import ANSWER_SOURCES
-    from aipath.rag.eval_runner import run_eval
+    from aipath.rag.eval_runner import Question, run_eval
     from aipath.rag.ingest import SourceFile, add_documents
     from aipath.rag.kb import KnowledgeBase, Settings
     from aipath.rag.retriever import SearchConfig
@@ -141,10 +174,10 @@ def test_eval_answers_from_the_ask_sources_and_scores_answer_recall(tmp_path: Pa
     add_documents(kb, [SourceFile.from_path(p, corpus) for p in corpus.iterdir()])
     add_documents(kb, [SourceFile(f"note{i}.txt", f"Note {i}: tuning values of k1 and b for "
                                                   f"database search, case {i}.".encode()) for i in range(6)])
-    rows = [{"id": "q1", "question": "What values do k1 and b usually take?", "answer": "k1 = 1.2",
-             "gold_quote": "The usual parameters are k1 = 1.2 and b = 0.75."},
-            {"id": "q2", "question": "Which open-source database searches a billion vectors?",
-             "answer": "Milvus", "gold_quote": "Milvus 是一个开源的分布式向量数据库"}]
+    rows = [Question("q1", "What values do k1 and b usually take?", ("k1 = 1.2",),
+                     "The usual parameters are k1 = 1.2 and b = 0.75."),
+            Question("q2", "Which open-source database searches a billion vectors?", ("Milvus",),
+                     "Milvus 是一个开源的分布式向量数据库")]
     backend = FixedReply()
     metrics = run_eval(kb, rows, tmp_path / "run.jsonl", SearchConfig(top_k=10), backend)
     assert metrics is not None and metrics.answer_recall == 0.5  # q1 states k1 = 1.2, q2 misses Milvus

@@ -175,7 +175,8 @@ def eval_retrieval(
     docs: Annotated[Path, typer.Option(help="Folder of documents to index.", exists=True,
                                        file_okay=False)],
     questions: Annotated[Path, typer.Option(help="JSONL: {\"id\", \"question\", [\"answer\", "
-                                            "\"gold_quote\"]} per line.", exists=True, dir_okay=False)],
+                                            "\"gold_quote\"]} per line; \"answer\" may be a list "
+                                            "of accepted answers.", exists=True, dir_okay=False)],
     out: Annotated[Path, typer.Option(help="Where to write one JSON line per question.")],
     mode: ModeOption = "hybrid",
     top_k: TopKOption = 10,
@@ -231,6 +232,6 @@ def eval_retrieval(
         table = Table("questions", *metrics.as_row())
         table.add_row(str(metrics.n), *(f"{v:.3f}" for v in metrics.as_row().values()))
         console.print(table)
-    elif labelled := sum("answer" in q and "gold_quote" in q for q in items):
+    elif labelled := sum(q.labelled for q in items):
         console.print(f"[yellow]no metrics[/]: {labelled} of {len(items)} questions carry \"answer\" "
                       "and \"gold_quote\"; every line needs both to be scored")

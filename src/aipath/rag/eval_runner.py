@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +23,59 @@ from aipath.rag.loaders import iter_supported_files
 from aipath.rag.retriever import SearchConfig, search
 
 
-def read_questions(path: Path) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Question:
+    """One line of the questions file. ``answers`` are the accepted answer strings (a line's
+    ``answer`` may be one string or a list of alternatives, as in SQuAD); a question is
+    scored only when it has an answer and a ``gold_quote``."""
+
+    id: str | int
+    question: str
+    answers: tuple[str, ...] = ()
+    gold_quote: str | None = None
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.answers) and self.gold_quote is not None
+
+    def is_relevant(self, passage: str) -> bool:
+        assert self.gold_quote is not None
+        return any(is_relevant_passage(passage, a, self.gold_quote) for a in self.answers)
+
+    def is_answered_by(self, answer_text: str) -> bool:
+        return any(answer_contains(answer_text, a) for a in self.answers)
+
+
+def _question(item: Any) -> Question:
+    """Check one parsed line; the ValueError says which field is wrong."""
+    if not isinstance(item, dict) or "id" not in item or "question" not in item:
+        raise ValueError("each line needs \"id\" and \"question\"")
+    qid, text = item["id"], item["question"]
+    if isinstance(qid, bool) or not isinstance(qid, str | int):
+        raise ValueError("\"id\" must be a string or an integer")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("\"question\" must be a non-empty string")
+    answer, quote = item.get("answer"), item.get("gold_quote")
+    answers = answer if isinstance(answer, list) else [] if answer is None else [answer]
+    if not all(isinstance(a, str | int | float) and not isinstance(a, bool) for a in answers):
+        raise ValueError("\"answer\" must be a string, a number or a list of them")
+    if quote is not None and not isinstance(quote, str):
+        raise ValueError("\"gold_quote\" must be a string")
+    return Question(qid, text, tuple(str(a) for a in answers if str(a).strip()), quote)
+
+
+def read_questions(path: Path) -> list[Question]:
     questions = []
     # utf-8-sig: Notepad and Excel begin a UTF-8 file with a byte-order mark, which is not JSON
     for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            questions.append(_question(json.loads(line)))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(item, dict) or "id" not in item or "question" not in item:
-            raise ValueError(f"{path}:{number}: each line needs \"id\" and \"question\"")
-        questions.append(item)
+        except ValueError as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from exc
     return questions
 
 
@@ -81,18 +121,18 @@ def build_eval_kb(home: Path, docs: Path, settings: Settings,
     return kb
 
 
-def run_eval(kb: KnowledgeBase, questions: list[dict[str, Any]], out: Path,
+def run_eval(kb: KnowledgeBase, questions: list[Question], out: Path,
              config: SearchConfig, answer_backend=None,
              progress: Progress | None = None) -> Metrics | None:
     """Write RUN.jsonl; return metrics when every question carries answer + gold_quote."""
     judged: list[list[bool]] = []
     answered: list[bool] = []
-    labelled = all("answer" in q and "gold_quote" in q for q in questions)
+    labelled = all(q.labelled for q in questions)
     with out.open("w", encoding="utf-8") as handle:
         for done, item in enumerate(questions, 1):
-            hits = search(kb, item["question"], config).hits
+            hits = search(kb, item.question, config).hits
             row: dict[str, Any] = {
-                "id": item["id"],
+                "id": item.id,
                 "retrieved": [{"text": h.chunk.text, "source": h.chunk.source,
                                "score": round(h.score, 6)} for h in hits],
             }
@@ -101,13 +141,12 @@ def run_eval(kb: KnowledgeBase, questions: list[dict[str, Any]], out: Path,
 
                 # The prompt carries what `aipath ask` would give it, not all --top-k hits.
                 prompt = replace(config, top_k=min(config.top_k, ANSWER_SOURCES))
-                row["answer"] = answer(kb, item["question"], answer_backend, config=prompt).text
+                row["answer"] = answer(kb, item.question, answer_backend, config=prompt).text
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             if labelled:
-                judged.append([is_relevant_passage(h.chunk.text, str(item["answer"]),
-                                                   str(item["gold_quote"])) for h in hits])
+                judged.append([item.is_relevant(h.chunk.text) for h in hits])
                 if "answer" in row:
-                    answered.append(answer_contains(row["answer"], str(item["answer"])))
+                    answered.append(item.is_answered_by(row["answer"]))
             if progress:
                 progress("query", done, len(questions))
     return score_run(judged, answered) if labelled else None
