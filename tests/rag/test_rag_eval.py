@@ -185,3 +185,16 @@ def test_eval_answers_from_the_ask_sources_and_scores_answer_recall(tmp_path: Pa
     assert all(r["answer"].startswith("The usual values") for r in written)
     assert all(len(r["retrieved"]) > ANSWER_SOURCES for r in written)  # the corpus yields more hits
     assert all(f"[{ANSWER_SOURCES + 1}] (" not in prompt for prompt in backend.prompts)
+
+
+def test_eval_writes_into_a_new_folder_and_refuses_a_folder_as_out(tmp_path: Path, corpus: Path,
+                                                                   home: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "a", "question": "vector databases"}\n', encoding="utf-8")
+    args = ["eval", "retrieval", "--docs", str(corpus), "--questions", str(questions), "--mode", "bm25",
+            "--home", str(home), "--out"]
+    result = CliRunner().invoke(app, args + [str(tmp_path / "runs" / "bm25" / "run.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "runs" / "bm25" / "run.jsonl").read_text())["id"] == "a"
+    refused = CliRunner().invoke(app, args + [str(tmp_path / "runs")])
+    assert refused.exit_code == 1 and "is a folder" in refused.output

@@ -199,6 +199,12 @@ def eval_retrieval(
     from aipath.rag.loaders import scan_files
     from aipath.serve.chat_backends import get_backend
 
+    if out.is_dir():
+        fail(f"--out {out} is a folder; give the path of the JSONL file to write")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot create the folder for --out {out}: {exc.strerror}")
     try:
         items = read_questions(questions)
         settings = Settings(embedder=embedder, chunker=chunker, chunk_tokens=chunk_tokens,
