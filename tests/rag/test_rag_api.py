@@ -50,7 +50,10 @@ def test_create_upload_query_delete(filled: TestClient) -> None:
     result = client.post("/v1/kb/docs/query", json={"query": "BM25 parameters k1", "top_k": 2}).json()
     top = result["chunks"][0]
     assert top["document"] == "bm25.txt" and top["number"] == 1 and top["bm25"] > 0
-    assert "retrieve" in result["timings"]
+    assert "retrieve" in result["timings"] and result["warnings"] == []
+    chinese_question = client.post("/v1/kb/docs/query", json={"query": "BM25 的 k1 参数通常取多少？"}).json()
+    assert chinese_question["chunks"][0]["document"] == "bm25.txt"  # found by its English words
+    assert "aipath kb reembed docs e5" in chinese_question["warnings"][0]  # MiniLM reads English only
     again = _upload(client, "docs", ("bm25-copy.txt", CORPUS["bm25.txt"].encode())).json()
     assert again == {"added": [], "duplicates": [{"name": "bm25-copy.txt", "existing": "bm25.txt"}],
                      "warnings": []}

@@ -127,6 +127,15 @@ def test_an_answer_may_be_a_list_of_accepted_answers(tmp_path: Path) -> None:
     assert labelled.is_answered_by("Use 1.2 [1].") and not labelled.is_answered_by("Use 0.75 [1].")
 
 
+def test_auto_embeds_with_e5_when_the_questions_are_chinese_even_over_english_documents() -> None:
+    from aipath.rag.eval_runner import Question, eval_embedder
+
+    english, chinese = Question(1, "how do I hold a package?"), Question(2, "怎么锁定一个 apt 软件包？")
+    assert eval_embedder("auto", [english]) == "auto"  # the documents decide, as in `kb add`
+    assert eval_embedder("auto", [english, chinese]) == "e5"
+    assert eval_embedder("minilm", [chinese]) == "minilm"  # an explicit choice stands
+
+
 @pytest.mark.parametrize(("line", "message"), [
     ('{"id": "a", "question": 42}', '"question" must be a non-empty string'),
     ('{"id": "a", "question": "   "}', '"question" must be a non-empty string'),

@@ -134,6 +134,17 @@ def test_english_only_embedder_warns_about_chinese_documents(home: Path, tmp_pat
     assert len(report.warnings) == 1 and "aipath kb reembed t e5" in report.warnings[0]
 
 
+def test_a_chinese_question_to_an_english_only_embedder_says_how_to_fix_it(home: Path, corpus: Path) -> None:
+    from aipath.rag.retriever import SearchConfig, search
+
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, [SourceFile.from_path(p, corpus) for p in corpus.iterdir()])
+    assert search(kb, "What values do k1 and b take in BM25?").warnings == []
+    [warning] = search(kb, "BM25 的 k1 和 b 通常取什么值？").warnings
+    assert "reads English only" in warning and "aipath kb reembed t e5" in warning
+    assert search(kb, "BM25 的 k1 和 b 通常取什么值？", SearchConfig(mode="bm25")).warnings == []  # no embedder
+
+
 def test_failure_during_commit_leaves_kb_unchanged(home: Path, corpus: Path, monkeypatch) -> None:
     kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
     first, rest = _files(corpus)[:2], _files(corpus)[2:]

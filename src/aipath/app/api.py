@@ -77,7 +77,7 @@ def _source(number: int, hit: Hit) -> Source:
 def _answer_body(final: Answer) -> AskResponse:
     return AskResponse(answer=final.text, found=final.found, citations=final.cited,
                        sources=[_source(i, h) for i, h in enumerate(final.sources, 1)],
-                       timings=final.timings)
+                       timings=final.timings, warnings=final.warnings)
 
 
 def create_app(settings: AppSettings) -> FastAPI:
@@ -196,7 +196,7 @@ def create_app(settings: AppSettings) -> FastAPI:
             except KnowledgeBaseError as exc:
                 raise APIError(409, str(exc), "kb_state_error") from exc
         return QueryResponse(chunks=[_source(i, h) for i, h in enumerate(result.hits, 1)],
-                             timings=result.timings)
+                             timings=result.timings, warnings=result.warnings)
 
     @app.post("/v1/kb/{name}/ask", response_model=AskResponse,
               responses={200: {"content": {"text/event-stream": {}}}})

@@ -77,6 +77,7 @@ class Source(BaseModel):
 class QueryResponse(BaseModel):
     chunks: list[Source]
     timings: dict[str, float]
+    warnings: list[str] = Field([], description="What limited this search and how to fix it")
 
 
 class AskRequest(BaseModel):
@@ -94,3 +95,4 @@ class AskResponse(BaseModel):
     citations: list[int] = Field(description="Source numbers cited inline as [n]")
     sources: list[Source]
     timings: dict[str, float] = Field(description="Seconds: retrieve, rerank, load (model), first_token, generate")
+    warnings: list[str] = Field([], description="What limited this answer's search and how to fix it")

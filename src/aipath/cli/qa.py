@@ -95,6 +95,7 @@ def ask(
                           highlight=False)
     timings = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in final.timings.items())
     console.print(f"\n[dim]{backend.name} · {timings}[/]")
+    _print_warnings(final.warnings)
 
 
 def query(
@@ -119,6 +120,12 @@ def query(
                       f"[cyan]{hit.chunk.source}[/] · {where}", highlight=False)
         console.print("    " + " ".join(hit.chunk.text.split())[:300], highlight=False)
     console.print(f"[dim]retrieve {result.timings['retrieve'] * 1000:.1f} ms[/]")
+    _print_warnings(result.warnings)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        err_console.print(f"[yellow]note:[/] {warning}", soft_wrap=True, highlight=False)
 
 
 def serve(
@@ -182,7 +189,9 @@ def eval_retrieval(
     top_k: TopKOption = 10,
     answer: Annotated[bool, typer.Option("--answer", help=(
         "Also answer each question, from its best 4 sources as `aipath ask` does."))] = False,
-    embedder: Annotated[str, typer.Option(help="Embedder for the throw-away knowledge base.")] = "auto",
+    embedder: Annotated[str, typer.Option(help=(
+        "Embedder for the throw-away knowledge base; auto: e5 when the documents or the "
+        "questions are not in English, else MiniLM."))] = "auto",
     chunk_tokens: Annotated[int, typer.Option(help="Chunk size in tokens.")] = CHUNK_TOKENS,
     chunker: Annotated[str, typer.Option(help="recursive, fixed or sliding.")] = "recursive",
     dense_window_tokens: Annotated[int, typer.Option(
@@ -194,7 +203,7 @@ def eval_retrieval(
     from rich.progress import Progress
     from rich.table import Table
 
-    from aipath.rag.eval_runner import build_eval_kb, read_questions, run_eval
+    from aipath.rag.eval_runner import build_eval_kb, eval_embedder, read_questions, run_eval
     from aipath.rag.kb import Settings
     from aipath.rag.loaders import scan_files
     from aipath.serve.chat_backends import get_backend
@@ -207,7 +216,7 @@ def eval_retrieval(
         fail(f"cannot create the folder for --out {out}: {exc.strerror}")
     try:
         items = read_questions(questions)
-        settings = Settings(embedder=embedder, chunker=chunker, chunk_tokens=chunk_tokens,
+        settings = Settings(embedder=eval_embedder(embedder, items), chunker=chunker, chunk_tokens=chunk_tokens,
                             chunk_overlap=min(CHUNK_OVERLAP, chunk_tokens // 4),
                             dense_window_tokens=dense_window_tokens)
     except (ValueError, AssertionError) as exc:

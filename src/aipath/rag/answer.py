@@ -70,6 +70,7 @@ class Answer:
     cited: list[int]  # 1-based source numbers the answer cites inline
     timings: dict[str, float] = field(default_factory=dict)
     found: bool = True
+    warnings: list[str] = field(default_factory=list)  # from the search: what limited it
 
 
 def language_of(text: str) -> str:
@@ -135,7 +136,7 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     if not hits:
         text = NOT_FOUND[language]
         yield text
-        yield Answer(question, text, [], [], timings, found=False)
+        yield Answer(question, text, [], [], timings, found=False, warnings=result.warnings)
         return
     if backend.languages is None or language in backend.languages:
         pieces: list[str] = []
@@ -152,7 +153,7 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
         timings["extract"] = time.perf_counter() - started
         text += support
         yield support
-    yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings)
+    yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings, warnings=result.warnings)
 
 
 def _generate(backend: ChatBackend, messages: list[Message], timings: dict[str, float],

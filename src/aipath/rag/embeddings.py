@@ -184,6 +184,15 @@ def non_english_share(text: str) -> float:
     return sum(1 for u in units if not u.isascii()) / len(units) if units else 0.0
 
 
+def needs_multilingual(text: str) -> bool:
+    """Whether ``text`` is too far from English for an English-only embedder.
+
+    >>> needs_multilingual("how do I hold a package?"), needs_multilingual("怎么锁定 apt 软件包？")
+    (False, True)
+    """
+    return non_english_share(text) >= NON_ENGLISH_SHARE
+
+
 def auto_embedder_spec(sample_text: str) -> str:
     """MiniLM (int8, ONNX Runtime) for English; multilingual-e5 where a fifth of the
     text's units are not English.
@@ -193,4 +202,4 @@ def auto_embedder_spec(sample_text: str) -> str:
     0.844, devsets/RESULTS.md). e5 scores about as well on English (devsets/RESULTS.md)
     but MiniLM falls apart on Chinese, so a mixed corpus goes to e5.
     """
-    return "e5" if non_english_share(sample_text) >= NON_ENGLISH_SHARE else "minilm-int8"
+    return "e5" if needs_multilingual(sample_text) else "minilm-int8"

@@ -21,8 +21,8 @@ from aipath.rag.bm25_index import BM25Index
 from aipath.rag.chunking import make_chunker
 from aipath.rag.dense_index import DenseIndex
 from aipath.rag.document import Chunk, Document
-from aipath.rag.embeddings import (ENGLISH_ONLY, NON_ENGLISH_SHARE, Embedder, auto_embedder_spec,
-                                   get_embedder, non_english_share)
+from aipath.rag.embeddings import (ENGLISH_ONLY, Embedder, auto_embedder_spec, get_embedder,
+                                   needs_multilingual)
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.loaders import LoaderError, load_bytes
 from aipath.rag.text_analysis import analyze
@@ -128,7 +128,7 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
     sample = " ".join(p.document.text[:2000] for p in parsed)
     if spec == "auto":
         spec = auto_embedder_spec(sample)
-    elif spec in ENGLISH_ONLY and non_english_share(sample) >= NON_ENGLISH_SHARE:
+    elif spec in ENGLISH_ONLY and needs_multilingual(sample):
         report.warnings.append(
             f"'{kb.name}' embeds with {spec}, which knows English only, and these documents are "
             f"mostly in another language: dense search will hardly find them (keyword search "

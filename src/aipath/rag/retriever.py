@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from aipath.rag import fusion, store
+from aipath.rag.embeddings import ENGLISH_ONLY, needs_multilingual
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.rerank import Reranker
 
@@ -48,6 +49,23 @@ class SearchResult:
     hits: list[Hit]
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     query_vector: np.ndarray | None = None  # the query's embedding, when a dense search ran
+    warnings: list[str] = field(default_factory=list)  # what limits this search, and the fix
+
+
+def language_warning(kb: KnowledgeBase, query: str) -> str | None:
+    """A question the dense side cannot read: an English-only embedder and a Chinese question.
+
+    Keyword search still runs, but on English documents it matches only the English words
+    of the question. Chinese questions over the Python docs score hybrid nDCG@10 0.30 and
+    0.35 with MiniLM, 0.57 and 0.52 with e5 (devsets/RESULTS.md, 2026-12-07), hence the advice.
+    """
+    spec = kb.meta["embedder"]
+    if spec not in ENGLISH_ONLY or not needs_multilingual(query):
+        return None
+    return (f"'{kb.name}' embeds with {kb.meta.get('embedder_name') or spec}, which reads English "
+            f"only, so this question is matched mostly by its English words. Ask in English, or "
+            f"run `aipath kb reembed {kb.name} e5` to switch to the multilingual model, which "
+            f"matches questions in Chinese (and other languages) to English documents.")
 
 
 def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
@@ -79,7 +97,8 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
             hit.rerank = score
         hits.sort(key=lambda h: -(h.rerank or 0.0))
         timings["rerank"] = time.perf_counter() - started
-    return SearchResult(hits[:config.top_k], timings, vector)
+    warning = language_warning(kb, query) if config.mode != "bm25" else None
+    return SearchResult(hits[:config.top_k], timings, vector, [warning] if warning else [])
 
 
 def _fuse(config: SearchConfig, bm25_hits: fusion.Ranking,
