@@ -13,6 +13,7 @@ import numpy as np
 
 from aipath.rag import fusion, store
 from aipath.rag.embeddings import ENGLISH_ONLY, needs_multilingual
+from aipath.rag.glossary import english_glosses
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.rerank import Reranker
 
@@ -55,15 +56,15 @@ class SearchResult:
 def language_warning(kb: KnowledgeBase, query: str) -> str | None:
     """A question the dense side cannot read: an English-only embedder and a Chinese question.
 
-    Keyword search still runs, but on English documents it matches only the English words
-    of the question. Chinese questions over the Python docs score hybrid nDCG@10 0.30 and
-    0.35 with MiniLM, 0.57 and 0.52 with e5 (devsets/RESULTS.md, 2026-12-07), hence the advice.
+    Keyword search still runs, on the question's English words and the dictionary glosses of
+    its Chinese ones. Chinese questions over the Python docs score hybrid nDCG@10 0.54 and
+    0.55 with MiniLM, 0.70 and 0.65 with e5 (devsets/RESULTS.md, 2026-12-07), hence the advice.
     """
     spec = kb.meta["embedder"]
     if spec not in ENGLISH_ONLY or not needs_multilingual(query):
         return None
     return (f"'{kb.name}' embeds with {kb.meta.get('embedder_name') or spec}, which reads English "
-            f"only, so this question is matched mostly by its English words. Ask in English, or "
+            f"only, so this question is matched by keywords alone. Ask in English, or "
             f"run `aipath kb reembed {kb.name} e5` to switch to the multilingual model, which "
             f"matches questions in Chinese (and other languages) to English documents.")
 
@@ -73,7 +74,7 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     config = config or SearchConfig()
     started = time.perf_counter()
     dense_index, bm25_index = kb.indexes()
-    bm25_hits = bm25_index.search(query, config.depth) if config.mode != "dense" else []
+    bm25_hits = bm25_index.search(bm25_query(kb, query), config.depth) if config.mode != "dense" else []
     dense_hits, vector = [], None
     if config.mode != "bm25" and dense_index is not None and len(dense_index):
         vector = kb.embedder().embed([query], kind="query")[0]
@@ -99,6 +100,14 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
         timings["rerank"] = time.perf_counter() - started
     warning = language_warning(kb, query) if config.mode != "bm25" else None
     return SearchResult(hits[:config.top_k], timings, vector, [warning] if warning else [])
+
+
+def bm25_query(kb: KnowledgeBase, query: str) -> str:
+    """A Chinese question over English documents also asks BM25 for the English glosses of
+    its words (``aipath.rag.glossary``); the dense side reads the question itself."""
+    if needs_multilingual(query) and kb.text_is_english():
+        return f"{query} {english_glosses(query)}"
+    return query
 
 
 def _fuse(config: SearchConfig, bm25_hits: fusion.Ranking,

@@ -1,0 +1,60 @@
+"""Chinese questions over English documents: English glosses for BM25 (aipath.rag.glossary)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aipath.rag.glossary import english_glosses, glosses
+from aipath.rag.ingest import SourceFile, add_documents
+from aipath.rag.kb import KnowledgeBase, Settings
+from aipath.rag.retriever import SearchConfig, bm25_query, search
+
+ENGLISH = {
+    "apt.txt": "Use apt-mark hold to lock a software package at its current version, so that "
+               "apt will not upgrade it. apt-mark unhold releases it again.",
+    "re.txt": "A regular expression quantifier such as *? is lazy: it matches as little text as it can.",
+    "venv.txt": "The venv module creates lightweight virtual environments, each with its own site directory.",
+}
+
+
+def _kb(home: Path, name: str, docs: dict[str, str]) -> KnowledgeBase:
+    kb = KnowledgeBase.create(home, name, Settings(embedder="minilm"))
+    add_documents(kb, [SourceFile(n, t.encode()) for n, t in docs.items()])
+    return kb
+
+
+def test_a_word_is_glossed_by_its_first_sense_or_its_computing_senses() -> None:
+    assert glosses("软件包") == ["software package"]
+    assert glosses("日志") == ["log"]  # "journal" is the first sense; "(computing) log" wins
+    assert glosses("不存在的词语") == []
+
+
+def test_the_longest_word_is_glossed_and_its_parts_are_not() -> None:
+    # jieba's search mode also yields 正则, 表达 and 表达式; they would add noise
+    assert english_glosses("正则表达式") == "regular expression"
+    assert english_glosses("how do I hold a package?") == ""  # nothing to translate
+
+
+def test_a_chinese_question_finds_an_english_document_by_keyword(home: Path) -> None:
+    kb = _kb(home, "en", ENGLISH)
+    question = "怎么锁定软件包，不让它升级？"
+    assert kb.text_is_english()
+    assert "lock" in bm25_query(kb, question) and "software package" in bm25_query(kb, question)
+    assert search(kb, question, SearchConfig(mode="bm25", top_k=1)).hits[0].chunk.source == "apt.txt"
+    assert search(kb, "怎么创建虚拟环境", SearchConfig(mode="bm25", top_k=1)).hits[0].chunk.source == "venv.txt"
+
+
+def test_chinese_documents_get_the_question_as_asked(home: Path) -> None:
+    kb = _kb(home, "zh", {"apt.txt": "用 apt-mark hold 命令可以锁定一个软件包，使它不被升级。",
+                          "venv.txt": "venv 模块用来创建轻量级的虚拟环境。"})
+    assert not kb.text_is_english()
+    assert bm25_query(kb, "怎么锁定软件包？") == "怎么锁定软件包？"
+    assert bm25_query(_kb(home, "en", ENGLISH), "how do I lock a package?") == "how do I lock a package?"
+
+
+def test_the_language_of_the_documents_is_judged_again_after_a_change(home: Path) -> None:
+    kb = _kb(home, "t", {"apt.txt": ENGLISH["apt.txt"]})
+    assert kb.text_is_english()
+    add_documents(kb, [SourceFile(f"zh{i}.txt", f"第{i}章：向量数据库用于存储和检索嵌入向量，常见的有 Milvus。".encode())
+                       for i in range(4)])
+    assert not kb.text_is_english()
