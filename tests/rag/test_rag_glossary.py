@@ -58,3 +58,15 @@ def test_the_language_of_the_documents_is_judged_again_after_a_change(home: Path
     add_documents(kb, [SourceFile(f"zh{i}.txt", f"第{i}章：向量数据库用于存储和检索嵌入向量，常见的有 Milvus。".encode())
                        for i in range(4)])
     assert not kb.text_is_english()
+
+
+def test_an_english_source_found_for_a_chinese_question_counts_as_relevant(home: Path) -> None:
+    from aipath.rag.answer import is_relevant
+    from aipath.rag.retriever import query_terms
+
+    kb = _kb(home, "en", ENGLISH)
+    question = "怎么锁定软件包，不让它升级？"
+    terms = query_terms(kb, question)
+    assert terms and not any("\u4e00" <= ch <= "\u9fff" for t in terms for ch in t)  # its Chinese cannot occur
+    top = search(kb, question, SearchConfig(top_k=1)).hits[0]
+    assert top.chunk.source == "apt.txt" and is_relevant(top, terms, kb.meta["embedder_name"])

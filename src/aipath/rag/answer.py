@@ -20,7 +20,7 @@ import numpy as np
 from aipath.rag.extract import supporting_sentences
 from aipath.rag.kb import KnowledgeBase
 from aipath.rag.rerank import Reranker
-from aipath.rag.retriever import Hit, SearchConfig, search
+from aipath.rag.retriever import Hit, SearchConfig, query_terms, search
 from aipath.rag.script import IDEOGRAPH
 from aipath.rag.text_analysis import analyze
 from aipath.serve.chat_backends import ChatBackend, Message
@@ -130,7 +130,7 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     result = search(kb, question, config, reranker)
     timings = dict(result.timings)
     embedder_name = kb.meta.get("embedder_name", "")
-    terms = set(analyze(question))
+    terms = query_terms(kb, question)
     hits = [h for h in result.hits if is_relevant(h, terms, embedder_name)]
     language = language_of(question)
     if not hits:
@@ -149,7 +149,7 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
         yield text
     if not cited_numbers(text, len(hits)):
         started = time.perf_counter()
-        support = support_text(question, hits, kb, after=text, query=result.query_vector)
+        support = support_text(question, hits, kb, terms, after=text, query=result.query_vector)
         timings["extract"] = time.perf_counter() - started
         text += support
         yield support
@@ -170,11 +170,11 @@ def _generate(backend: ChatBackend, messages: list[Message], timings: dict[str, 
     timings["generate"] = time.perf_counter() - started
 
 
-def support_text(question: str, hits: list[Hit], kb: KnowledgeBase, after: str = "",
-                 query: np.ndarray | None = None) -> str:
+def support_text(question: str, hits: list[Hit], kb: KnowledgeBase, terms: set[str],
+                 after: str = "", query: np.ndarray | None = None) -> str:
     """The cited source sentences appended to an answer (``after``) that cites nothing,
     one blank line below it whatever newlines the model ended with."""
-    sentences = supporting_sentences(question, hits, kb.embedder(), query)
+    sentences = supporting_sentences(question, hits, kb.embedder(), query, terms=terms)
     if not sentences:
         return ""
     trailing = len(after) - len(after.rstrip("\n"))

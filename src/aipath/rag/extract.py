@@ -69,10 +69,12 @@ def _leads_in(sentence: str, following: str) -> bool:
 
 
 def supporting_sentences(question: str, hits: list[Hit], embedder: Embedder, query: np.ndarray | None = None,
-                         limit: int = 2, top_chunks: int = 3) -> list[tuple[int, str]]:
+                         limit: int = 2, top_chunks: int = 3,
+                         terms: set[str] | None = None) -> list[tuple[int, str]]:
     """Up to ``limit`` (source number, sentence) pairs from the first ``top_chunks`` hits,
     best-supported first by score, returned in source then reading order. ``query``: the
-    question's embedding if the search already made it."""
+    question's embedding if the search already made it; ``terms``: the question's BM25
+    terms, or those a search really matched (``retriever.query_terms``)."""
     candidates = [(number, position, sentence)
                   for number, hit in enumerate(hits[:top_chunks], 1)
                   for position, sentence in enumerate(sentences_of(hit.chunk.text, tuple(hit.chunk.heading.split(" > "))))]
@@ -81,7 +83,7 @@ def supporting_sentences(question: str, hits: list[Hit], embedder: Embedder, que
     if query is None:
         query = embedder.embed([question], kind="query")[0]
     vectors = embedder.embed([s for _, _, s in candidates], kind="passage")
-    terms = set(analyze(question))
+    terms = set(analyze(question)) if terms is None else terms
     coverage = np.array([len(terms & set(analyze(s))) / max(len(terms), 1) for _, _, s in candidates])
     rank = -np.array([number for number, _, _ in candidates], dtype=float)
     score = _standardised(vectors @ query) + _standardised(coverage) + _standardised(rank)

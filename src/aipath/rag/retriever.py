@@ -15,6 +15,8 @@ from aipath.rag import fusion, store
 from aipath.rag.embeddings import ENGLISH_ONLY, needs_multilingual
 from aipath.rag.glossary import english_glosses
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+from aipath.rag.script import IDEOGRAPH
+from aipath.rag.text_analysis import analyze
 from aipath.rag.rerank import Reranker
 
 MODES = ("hybrid", "bm25", "dense")
@@ -108,6 +110,14 @@ def bm25_query(kb: KnowledgeBase, query: str) -> str:
     if needs_multilingual(query) and kb.text_is_english():
         return f"{query} {english_glosses(query)}"
     return query
+
+
+def query_terms(kb: KnowledgeBase, query: str) -> set[str]:
+    """The BM25 terms a chunk can share with the question: for a Chinese question over
+    English documents, its English words and glosses (its Chinese terms cannot occur)."""
+    keywords = bm25_query(kb, query)
+    terms = set(analyze(keywords))
+    return terms if keywords == query else {t for t in terms if not IDEOGRAPH.search(t)}
 
 
 def _fuse(config: SearchConfig, bm25_hits: fusion.Ranking,
