@@ -15,9 +15,9 @@ from aipath.rag import fusion, store
 from aipath.rag.embeddings import ENGLISH_ONLY, needs_multilingual
 from aipath.rag.glossary import english_glosses
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+from aipath.rag.rerank import Reranker
 from aipath.rag.script import IDEOGRAPH
 from aipath.rag.text_analysis import analyze
-from aipath.rag.rerank import Reranker
 
 MODES = ("hybrid", "bm25", "dense")
 
@@ -66,7 +66,7 @@ def language_warning(kb: KnowledgeBase, query: str) -> str | None:
     if spec not in ENGLISH_ONLY or not needs_multilingual(query):
         return None
     return (f"'{kb.name}' embeds with {kb.meta.get('embedder_name') or spec}, which reads English "
-            f"only, so this question is matched by keywords alone. Ask in English, or "
+            f"only, so this question is matched mostly by its keywords. Ask in English, or "
             f"run `aipath kb reembed {kb.name} e5` to switch to the multilingual model, which "
             f"matches questions in Chinese (and other languages) to English documents.")
 
