@@ -66,7 +66,9 @@ def test_an_english_source_found_for_a_chinese_question_counts_as_relevant(home:
 
     kb = _kb(home, "en", ENGLISH)
     question = "怎么锁定软件包，不让它升级？"
-    terms = query_terms(kb, question)
+    terms = query_terms(question, bm25_query(kb, question))
     assert terms and not any("\u4e00" <= ch <= "\u9fff" for t in terms for ch in t)  # its Chinese cannot occur
-    top = search(kb, question, SearchConfig(top_k=1)).hits[0]
+    result = search(kb, question, SearchConfig(top_k=1))
+    assert query_terms(question, result.keywords) == terms
+    top = result.hits[0]
     assert top.chunk.source == "apt.txt" and is_relevant(top, terms, kb.meta["embedder_name"])

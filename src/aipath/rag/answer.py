@@ -130,7 +130,7 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     result = search(kb, question, config, reranker)
     timings = dict(result.timings)
     embedder_name = kb.meta.get("embedder_name", "")
-    terms = query_terms(kb, question)
+    terms = query_terms(question, result.keywords)
     hits = [h for h in result.hits if is_relevant(h, terms, embedder_name)]
     language = language_of(question)
     if not hits:

@@ -53,6 +53,7 @@ class SearchResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     query_vector: np.ndarray | None = None  # the query's embedding, when a dense search ran
     warnings: list[str] = field(default_factory=list)  # what limits this search, and the fix
+    keywords: str = ""  # what BM25 is asked (``bm25_query``), whatever the mode
 
 
 def language_warning(kb: KnowledgeBase, query: str) -> str | None:
@@ -76,7 +77,8 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     config = config or SearchConfig()
     started = time.perf_counter()
     dense_index, bm25_index = kb.indexes()
-    bm25_hits = bm25_index.search(bm25_query(kb, query), config.depth) if config.mode != "dense" else []
+    keywords = bm25_query(kb, query)
+    bm25_hits = bm25_index.search(keywords, config.depth) if config.mode != "dense" else []
     dense_hits, vector = [], None
     if config.mode != "bm25" and dense_index is not None and len(dense_index):
         vector = kb.embedder().embed([query], kind="query")[0]
@@ -101,7 +103,7 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
         hits.sort(key=lambda h: -(h.rerank or 0.0))
         timings["rerank"] = time.perf_counter() - started
     warning = language_warning(kb, query) if config.mode != "bm25" else None
-    return SearchResult(hits[:config.top_k], timings, vector, [warning] if warning else [])
+    return SearchResult(hits[:config.top_k], timings, vector, [warning] if warning else [], keywords)
 
 
 def bm25_query(kb: KnowledgeBase, query: str) -> str:
@@ -112,10 +114,10 @@ def bm25_query(kb: KnowledgeBase, query: str) -> str:
     return query
 
 
-def query_terms(kb: KnowledgeBase, query: str) -> set[str]:
-    """The BM25 terms a chunk can share with the question: for a Chinese question over
-    English documents, its English words and glosses (its Chinese terms cannot occur)."""
-    keywords = bm25_query(kb, query)
+def query_terms(query: str, keywords: str) -> set[str]:
+    """The BM25 terms a chunk can share with the question, given what BM25 was asked
+    (``SearchResult.keywords``): for a Chinese question over English documents, its English
+    words and glosses (its Chinese terms cannot occur)."""
     terms = set(analyze(keywords))
     return terms if keywords == query else {t for t in terms if not IDEOGRAPH.search(t)}
 
