@@ -1,13 +1,13 @@
-"""Chinese questions over English documents: English glosses for BM25 (aipath.rag.glossary)."""
+"""Questions in the other language: dictionary glosses for BM25 (aipath.rag.glossary)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aipath.rag.glossary import english_glosses, glosses
+from aipath.rag.glossary import chinese_glosses, english_glosses, glosses, translations
 from aipath.rag.ingest import SourceFile, add_documents
 from aipath.rag.kb import KnowledgeBase, Settings
-from aipath.rag.retriever import SearchConfig, bm25_query, search
+from aipath.rag.retriever import SearchConfig, bm25_query, query_terms, search
 
 ENGLISH = {
     "apt.txt": "Use apt-mark hold to lock a software package at its current version, so that "
@@ -38,7 +38,7 @@ def test_the_longest_word_is_glossed_and_its_parts_are_not() -> None:
 def test_a_chinese_question_finds_an_english_document_by_keyword(home: Path) -> None:
     kb = _kb(home, "en", ENGLISH)
     question = "怎么锁定软件包，不让它升级？"
-    assert kb.text_is_english()
+    assert kb.text_language() == "en"
     assert "lock" in bm25_query(kb, question) and "software package" in bm25_query(kb, question)
     assert search(kb, question, SearchConfig(mode="bm25", top_k=1)).hits[0].chunk.source == "apt.txt"
     assert search(kb, "怎么创建虚拟环境", SearchConfig(mode="bm25", top_k=1)).hits[0].chunk.source == "venv.txt"
@@ -47,22 +47,21 @@ def test_a_chinese_question_finds_an_english_document_by_keyword(home: Path) -> 
 def test_chinese_documents_get_the_question_as_asked(home: Path) -> None:
     kb = _kb(home, "zh", {"apt.txt": "用 apt-mark hold 命令可以锁定一个软件包，使它不被升级。",
                           "venv.txt": "venv 模块用来创建轻量级的虚拟环境。"})
-    assert not kb.text_is_english()
+    assert kb.text_language() == "zh"
     assert bm25_query(kb, "怎么锁定软件包？") == "怎么锁定软件包？"
     assert bm25_query(_kb(home, "en", ENGLISH), "how do I lock a package?") == "how do I lock a package?"
 
 
 def test_the_language_of_the_documents_is_judged_again_after_a_change(home: Path) -> None:
     kb = _kb(home, "t", {"apt.txt": ENGLISH["apt.txt"]})
-    assert kb.text_is_english()
+    assert kb.text_language() == "en"
     add_documents(kb, [SourceFile(f"zh{i}.txt", f"第{i}章：向量数据库用于存储和检索嵌入向量，常见的有 Milvus。".encode())
                        for i in range(4)])
-    assert not kb.text_is_english()
+    assert kb.text_language() == "zh"
 
 
 def test_an_english_source_found_for_a_chinese_question_counts_as_relevant(home: Path) -> None:
     from aipath.rag.answer import is_relevant
-    from aipath.rag.retriever import query_terms
 
     kb = _kb(home, "en", ENGLISH)
     question = "怎么锁定软件包，不让它升级？"
@@ -72,3 +71,45 @@ def test_an_english_source_found_for_a_chinese_question_counts_as_relevant(home:
     assert query_terms(question, result.keywords) == terms
     top = result.hits[0]
     assert top.chunk.source == "apt.txt" and is_relevant(top, terms, kb.meta["embedder_name"])
+
+
+CHINESE = {
+    "apt.txt": "用 apt-mark hold 命令可以锁定一个软件包，使它不被升级。",
+    "log.txt": "dpkg 把每一次安装和删除都记录在日志文件 /var/log/dpkg.log 里。",
+    "boot.txt": "用 systemctl disable 命令可以禁止一个服务在引导时启动，而不必卸载它。",
+}
+
+
+def test_an_english_phrase_gets_the_chinese_word_that_best_carries_it() -> None:
+    # "file" is the second sense of 文件 but the first of 档案, which jieba counts less often
+    assert translations("where is the default log file?") == [
+        ("default", "默认"), ("log", "日志"), ("file", "文件")]
+    assert chinese_glosses("regular expression") == "正则表达式"  # the longest phrase first
+    assert chinese_glosses("upgraded packages")  # inflected words are looked up by their lemma
+    assert chinese_glosses("the of and") == ""  # stop words are never translated
+
+
+def test_an_english_question_finds_a_chinese_document_by_keyword(home: Path) -> None:
+    kb = _kb(home, "zh", CHINESE)
+    question = "stop a service from starting at boot without uninstalling it"
+    assert kb.text_language() == "zh"
+    keywords = bm25_query(kb, question)
+    assert keywords.startswith(question) and "服务" in keywords and "引导" in keywords
+    hits = search(kb, question, SearchConfig(mode="bm25", top_k=1)).hits
+    assert hits and hits[0].chunk.source == "boot.txt"
+    # the question as asked shares no word with any of the three documents
+    assert kb.indexes()[1].search(question, 3) == []
+
+
+def test_an_english_question_keeps_its_untranslated_names_as_terms(home: Path) -> None:
+    kb = _kb(home, "zh", CHINESE)
+    question = "which log file does dpkg write?"
+    terms = query_terms(question, bm25_query(kb, question))
+    assert {"dpkg", "日志", "文件"} <= terms
+    assert "log" not in terms and "file" not in terms  # translated: the Chinese words stand in
+
+
+def test_documents_in_neither_language_get_the_question_as_asked(home: Path) -> None:
+    kb = _kb(home, "ru", {"a.txt": "Пакет можно зафиксировать командой apt-mark hold, и он не обновится."})
+    assert kb.text_language() == "other"
+    assert bm25_query(kb, "how do I hold a package?") == "how do I hold a package?"

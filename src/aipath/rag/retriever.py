@@ -13,7 +13,7 @@ import numpy as np
 
 from aipath.rag import fusion, store
 from aipath.rag.embeddings import ENGLISH_ONLY, needs_multilingual
-from aipath.rag.glossary import english_glosses
+from aipath.rag.glossary import chinese_glosses, english_glosses, translations
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.rerank import Reranker
 from aipath.rag.script import IDEOGRAPH
@@ -108,18 +108,29 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
 
 def bm25_query(kb: KnowledgeBase, query: str) -> str:
     """A Chinese question over English documents also asks BM25 for the English glosses of
-    its words (``aipath.rag.glossary``); the dense side reads the question itself."""
-    if needs_multilingual(query) and kb.text_is_english():
+    its words, an English question over Chinese documents for the Chinese words of its
+    phrases (``aipath.rag.glossary``); the dense side reads the question itself."""
+    chinese_question = needs_multilingual(query)
+    if chinese_question and kb.text_language() == "en":
         return f"{query} {english_glosses(query)}"
+    if not chinese_question and kb.text_language() == "zh":
+        return f"{query} {chinese_glosses(query)}"
     return query
 
 
 def query_terms(query: str, keywords: str) -> set[str]:
     """The BM25 terms a chunk can share with the question, given what BM25 was asked
-    (``SearchResult.keywords``): for a Chinese question over English documents, its English
-    words and glosses (its Chinese terms cannot occur)."""
+    (``SearchResult.keywords``). For a Chinese question over English documents: its English
+    words and glosses (its Chinese terms cannot occur). For an English question over Chinese
+    documents: the Chinese words of its phrases, and the words that have none, which are
+    mostly names a Chinese text writes in English too (dpkg, systemd)."""
     terms = set(analyze(keywords))
-    return terms if keywords == query else {t for t in terms if not IDEOGRAPH.search(t)}
+    if keywords == query:
+        return terms
+    if needs_multilingual(query):
+        return {t for t in terms if not IDEOGRAPH.search(t)}
+    translated = " ".join(phrase for phrase, _ in translations(query))
+    return terms - set(analyze(translated))
 
 
 def _fuse(config: SearchConfig, bm25_hits: fusion.Ranking,

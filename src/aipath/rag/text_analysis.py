@@ -49,6 +49,11 @@ def _jieba():
     return jieba
 
 
+def word_frequency(word: str) -> int:
+    """How often jieba's dictionary counts ``word``: 0 for a word it does not know."""
+    return _jieba().dt.FREQ.get(word, 0)
+
+
 @lru_cache(maxsize=1)
 def _stemmer():
     import Stemmer
