@@ -10,7 +10,7 @@ import pytest
 MODULES = ["aipath.rag.fusion", "aipath.rag.text_analysis", "aipath.rag.chunking",
            "aipath.rag.pdf_loader", "aipath.rag.rst_loader", "aipath.rag.document",
            "aipath.rag.evaluation", "aipath.rag.windows", "aipath.rag.extract",
-           "aipath.rag.answer", "aipath.rag.e5_weights", "aipath.rag.script",
+           "aipath.rag.e5_weights", "aipath.rag.script",
            "aipath.rag.embeddings", "aipath.rag.loaders", "aipath.rag.decoding", "aipath.rag.glossary",
            "aipath.app.uploads"]
 

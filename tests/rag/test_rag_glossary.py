@@ -109,7 +109,55 @@ def test_an_english_question_keeps_its_untranslated_names_as_terms(home: Path) -
     assert "log" not in terms and "file" not in terms  # translated: the Chinese words stand in
 
 
-def test_documents_in_neither_language_get_the_question_as_asked(home: Path) -> None:
-    kb = _kb(home, "ru", {"a.txt": "Пакет можно зафиксировать командой apt-mark hold, и он не обновится."})
-    assert kb.text_language() == "other"
+def test_a_bilingual_collection_gets_each_question_as_asked(home: Path) -> None:
+    # like the demo's notes: each topic in both languages, so either question finds its own
+    kb = _kb(home, "both", {"apt.en.txt": ENGLISH["apt.txt"], "apt.zh.txt": CHINESE["apt.txt"],
+                            "venv.en.txt": ENGLISH["venv.txt"], "boot.zh.txt": CHINESE["boot.txt"]})
+    assert kb.text_language() == "mixed"
     assert bm25_query(kb, "how do I hold a package?") == "how do I hold a package?"
+    assert bm25_query(kb, "怎么锁定软件包？") == "怎么锁定软件包？"
+
+
+def test_an_english_question_is_answered_from_chinese_documents(home: Path) -> None:
+    from aipath.rag.answer import answer
+
+    kb = KnowledgeBase.create(home, "zh", Settings(embedder="e5"))
+    add_documents(kb, [SourceFile(n, t.encode()) for n, t in CHINESE.items()])
+    question = "how do I keep a service from starting when the machine boots, without removing it?"
+    assert search(kb, question, SearchConfig(top_k=1)).hits[0].chunk.source == "boot.txt"
+    reply = answer(kb, question, Scripted("Run systemctl disable [1]."), config=SearchConfig(top_k=2))
+    assert reply.found and reply.sources[0].chunk.source == "boot.txt" and reply.cited == [1]
+    # a model that reads English only is not handed Chinese sources: their sentences answer
+    english_only = Scripted("must not be generated")
+    english_only.languages = frozenset({"en"})
+    reply = answer(kb, question, english_only, config=SearchConfig(top_k=2))
+    assert "must not be generated" not in reply.text and "cannot read these sources" in reply.text
+    assert "systemctl disable" in reply.text.split("The sources say:", 1)[1] and 1 in reply.cited
+
+
+def test_a_passage_in_the_other_language_is_held_to_a_lower_cosine() -> None:
+    from aipath.rag.answer import CROSS_LANGUAGE_DROP, DENSE_RELEVANCE, is_relevant
+    from aipath.rag.retriever import Hit
+    from aipath.rag.store import ChunkRow
+
+    name = "multilingual-e5-small"
+    cosine = DENSE_RELEVANCE[name] - CROSS_LANGUAGE_DROP[name] / 2
+    hit = Hit(ChunkRow(1, 1, 0, "用 systemctl disable 禁止服务开机启动。", 0, 20, None, "", "boot.txt", ""),
+              score=1.0, dense=cosine)
+    assert is_relevant(hit, set(), name, question_language="en")
+    assert not is_relevant(hit, set(), name, question_language="zh")
+
+
+class Scripted:
+    """A chat backend that streams a fixed reply."""
+
+    name, languages = "scripted", None
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def load(self) -> None:
+        pass
+
+    def stream(self, messages, max_tokens, temperature):  # noqa: ANN001, ANN201 - the ChatBackend protocol
+        yield self.reply

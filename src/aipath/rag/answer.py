@@ -21,16 +21,18 @@ from aipath.rag.extract import supporting_sentences
 from aipath.rag.kb import KnowledgeBase
 from aipath.rag.rerank import Reranker
 from aipath.rag.retriever import Hit, SearchConfig, query_terms, search
-from aipath.rag.script import IDEOGRAPH
+from aipath.rag.script import language_of
 from aipath.rag.text_analysis import analyze
 from aipath.serve.chat_backends import ChatBackend, Message
 
 # Cosine similarity above which a chunk counts as on-topic even with no shared words.
 # Each model has its own scale: e5's cosines crowd near 0.8, MiniLM's spread from 0.
 DENSE_RELEVANCE = {"all-MiniLM-L6-v2": 0.45, "multilingual-e5-small": 0.86}
+# A question in the other language than the documents meets its passage at a lower cosine:
+# with e5, 0.03-0.07 lower for the same labelled passage (0.055 on average over six sets
+# asked in both languages, devsets/RESULTS.md, 2026-12-07).
+CROSS_LANGUAGE_DROP = {"multilingual-e5-small": 0.05}
 TERM_COVERAGE = 0.5  # or: at least half the question's content words appear in the chunk
-
-_LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 NOT_FOUND = {
     "en": "I could not find anything about this in the knowledge base.",
@@ -54,6 +56,14 @@ LANGUAGE_NOTE = {
            "接入支持中文的模型（例如 vLLM 或 Ollama 上的 Qwen）。"),
 }
 
+SOURCES_LANGUAGE_NOTE = {
+    "en": ("{model} cannot read these sources, which are not in English; here is what they say. "
+           "For a generated answer, connect a model that reads them with --llm-url (for example "
+           "Qwen on vLLM or Ollama)."),
+    "zh": ("{model} 读不懂这些非中文的资料，下面是资料中最相关的原文。要生成回答，请用 --llm-url "
+           "接入能读懂它们的模型。"),
+}
+
 ANSWER_SOURCES = 4  # chunks in an answer's prompt: `aipath eval --answer`, as `ask --top-k` and the API
 
 SUPPORT_HEADER = {
@@ -73,20 +83,13 @@ class Answer:
     warnings: list[str] = field(default_factory=list)  # from the search: what limited it
 
 
-def language_of(text: str) -> str:
-    """"zh" when the text has at least as many CJK characters as Latin words: a Chinese
-    question often names its subject in English, and a Chinese word is about two
-    characters where an English one is about six letters.
-
-    >>> language_of("什么是 PagedAttention？"), language_of("How does jieba split 中文 text?")
-    ('zh', 'en')
-    """
-    return "zh" if len(IDEOGRAPH.findall(text)) >= max(1, len(_LATIN_WORD.findall(text))) else "en"
-
-
-def is_relevant(hit: Hit, terms: set[str], embedder_name: str) -> bool:
-    """On-topic by meaning (dense score) or by words (``terms``: the question's BM25 terms)."""
+def is_relevant(hit: Hit, terms: set[str], embedder_name: str, question_language: str = "") -> bool:
+    """On-topic by meaning (dense score) or by words (``terms``: the question's BM25 terms).
+    A chunk in another language than the question's (``language_of``) meets it at a lower
+    cosine."""
     threshold = DENSE_RELEVANCE.get(embedder_name, 0.5)
+    if question_language and language_of(hit.chunk.text) != question_language:
+        threshold -= CROSS_LANGUAGE_DROP.get(embedder_name, 0.0)
     if hit.dense >= threshold:
         return True
     if not terms or hit.bm25 <= 0:
@@ -131,21 +134,23 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     timings = dict(result.timings)
     embedder_name = kb.meta.get("embedder_name", "")
     terms = query_terms(question, result.keywords)
-    hits = [h for h in result.hits if is_relevant(h, terms, embedder_name)]
     language = language_of(question)
+    hits = [h for h in result.hits if is_relevant(h, terms, embedder_name, language)]
     if not hits:
         text = NOT_FOUND[language]
         yield text
         yield Answer(question, text, [], [], timings, found=False, warnings=result.warnings)
         return
-    if backend.languages is None or language in backend.languages:
+    unreadable = _unreadable_language(backend, language, hits)
+    if unreadable is None:
         pieces: list[str] = []
         for delta in _generate(backend, build_messages(question, hits), timings, max_tokens, temperature):
             pieces.append(delta)
             yield delta
         text = "".join(pieces)
     else:  # the note cites nothing, so the sources' sentences below become the answer
-        text = LANGUAGE_NOTE[language].format(model=backend.name)
+        note = LANGUAGE_NOTE if unreadable == language else SOURCES_LANGUAGE_NOTE
+        text = note[language].format(model=backend.name)
         yield text
     if not cited_numbers(text, len(hits)):
         started = time.perf_counter()
@@ -154,6 +159,21 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
         text += support
         yield support
     yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings, warnings=result.warnings)
+
+
+def _unreadable_language(backend: ChatBackend, question_language: str, hits: list[Hit]) -> str | None:
+    """The language of the question, or else of the sources, that the model cannot handle.
+
+    A small local model given sources in a language it cannot read copies their script
+    without their sense (SmolLM2 on Chinese sources for an English question).
+    """
+    if backend.languages is None:
+        return None
+    sources_language = language_of(" ".join(h.chunk.text[:200] for h in hits))
+    for language in (question_language, sources_language):
+        if language not in backend.languages:
+            return language
+    return None
 
 
 def _generate(backend: ChatBackend, messages: list[Message], timings: dict[str, float],

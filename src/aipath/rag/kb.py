@@ -26,7 +26,8 @@ from aipath.rag import store
 from aipath.rag.bm25_index import BM25Index
 from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS, WINDOW_TOKENS
 from aipath.rag.dense_index import INDEX_KINDS, DenseIndex
-from aipath.rag.embeddings import Embedder, get_embedder, text_language
+from aipath.rag.embeddings import Embedder, get_embedder
+from aipath.rag.script import language_of
 
 _NAME = re.compile(r"^[\w][\w.-]{0,63}$")
 
@@ -200,15 +201,20 @@ class KnowledgeBase:
         return matches[0]
 
     def text_language(self) -> str:
-        """What the stored documents are mostly written in ("en", "zh" or "other", as
-        ``embeddings.text_language``), judged on the openings of an even sample of 200
-        chunks and kept until the next change."""
+        """"en" or "zh" when two chunks in three are in that language (``script.language_of``
+        of their openings, in an even sample of 200), else "mixed"; kept until the next change.
+
+        A bilingual collection, such as the demo's notes, is "mixed": a question in either
+        language is asked of documents in its own language too.
+        """
         generation = self.meta["generation"]
         if self._language[0] != generation:
             step = max(1, self.chunk_count() // 200)
             rows = self.db.execute("SELECT substr(text, 1, 100) FROM chunks WHERE id % ? = 0 "
                                    "LIMIT 200", (step,)).fetchall()
-            self._language = (generation, text_language(" ".join(r[0] for r in rows)))
+            chinese = sum(language_of(text) == "zh" for (text,) in rows) / max(1, len(rows))
+            self._language = (generation, "zh" if chinese >= 2 / 3 else
+                              "en" if chinese <= 1 / 3 else "mixed")
         return self._language[1]
 
     def chunk_count(self) -> int:

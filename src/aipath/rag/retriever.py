@@ -16,7 +16,7 @@ from aipath.rag.embeddings import ENGLISH_ONLY, needs_multilingual
 from aipath.rag.glossary import chinese_glosses, english_glosses, translations
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.rerank import Reranker
-from aipath.rag.script import IDEOGRAPH
+from aipath.rag.script import IDEOGRAPH, language_of
 from aipath.rag.text_analysis import analyze
 
 MODES = ("hybrid", "bm25", "dense")
@@ -110,10 +110,10 @@ def bm25_query(kb: KnowledgeBase, query: str) -> str:
     """A Chinese question over English documents also asks BM25 for the English glosses of
     its words, an English question over Chinese documents for the Chinese words of its
     phrases (``aipath.rag.glossary``); the dense side reads the question itself."""
-    chinese_question = needs_multilingual(query)
-    if chinese_question and kb.text_language() == "en":
+    asked_in, written_in = language_of(query), kb.text_language()
+    if asked_in == "zh" and written_in == "en":
         return f"{query} {english_glosses(query)}"
-    if not chinese_question and kb.text_language() == "zh":
+    if asked_in == "en" and written_in == "zh":
         return f"{query} {chinese_glosses(query)}"
     return query
 
@@ -127,7 +127,7 @@ def query_terms(query: str, keywords: str) -> set[str]:
     terms = set(analyze(keywords))
     if keywords == query:
         return terms
-    if needs_multilingual(query):
+    if language_of(query) == "zh":
         return {t for t in terms if not IDEOGRAPH.search(t)}
     translated = " ".join(phrase for phrase, _ in translations(query))
     return terms - set(analyze(translated))

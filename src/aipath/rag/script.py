@@ -20,3 +20,15 @@ KANA_HANGUL = "\u3040-\u30ff\uac00-\ud7af"
 CJK_PUNCTUATION = "\u3000-\u303f\uff00-\uffef\u201c\u201d\u2018\u2019"
 
 IDEOGRAPH = re.compile(f"[{IDEOGRAPHS}]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+def language_of(text: str) -> str:
+    """"zh" when the text has at least as many CJK characters as Latin words: a Chinese
+    question often names its subject in English, and a Chinese word is about two
+    characters where an English one is about six letters.
+
+    >>> language_of("什么是 PagedAttention？"), language_of("How does jieba split 中文 text?")
+    ('zh', 'en')
+    """
+    return "zh" if len(IDEOGRAPH.findall(text)) >= max(1, len(_LATIN_WORD.findall(text))) else "en"
