@@ -1,13 +1,19 @@
-"""Questions in the other language: dictionary glosses for BM25 (aipath.rag.glossary)."""
+"""Questions in the other language: dictionary glosses for BM25 and an English rendering for
+the embedder (aipath.rag.glossary), and answers from sources in the other language."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aipath.rag.glossary import chinese_glosses, english_glosses, glosses, translations
+import numpy as np
+
+from aipath.rag.answer import CROSS_LANGUAGE_DROP, DENSE_RELEVANCE, answer, is_relevant
+from aipath.rag.glossary import (chinese_glosses, english_glosses, english_rendering, glosses,
+                                  translations)
 from aipath.rag.ingest import SourceFile, add_documents
 from aipath.rag.kb import KnowledgeBase, Settings
-from aipath.rag.retriever import SearchConfig, bm25_query, query_terms, search
+from aipath.rag.retriever import Hit, SearchConfig, bm25_query, query_terms, query_vector, search
+from aipath.rag.store import ChunkRow
 
 ENGLISH = {
     "apt.txt": "Use apt-mark hold to lock a software package at its current version, so that "
@@ -61,8 +67,6 @@ def test_the_language_of_the_documents_is_judged_again_after_a_change(home: Path
 
 
 def test_an_english_source_found_for_a_chinese_question_counts_as_relevant(home: Path) -> None:
-    from aipath.rag.answer import is_relevant
-
     kb = _kb(home, "en", ENGLISH)
     question = "怎么锁定软件包，不让它升级？"
     terms = query_terms(question, bm25_query(kb, question))
@@ -119,8 +123,6 @@ def test_a_bilingual_collection_gets_each_question_as_asked(home: Path) -> None:
 
 
 def test_an_english_question_is_answered_from_chinese_documents(home: Path) -> None:
-    from aipath.rag.answer import answer
-
     kb = KnowledgeBase.create(home, "zh", Settings(embedder="e5"))
     add_documents(kb, [SourceFile(n, t.encode()) for n, t in CHINESE.items()])
     question = "how do I keep a service from starting when the machine boots, without removing it?"
@@ -136,10 +138,6 @@ def test_an_english_question_is_answered_from_chinese_documents(home: Path) -> N
 
 
 def test_a_passage_in_the_other_language_is_held_to_a_lower_cosine() -> None:
-    from aipath.rag.answer import CROSS_LANGUAGE_DROP, DENSE_RELEVANCE, is_relevant
-    from aipath.rag.retriever import Hit
-    from aipath.rag.store import ChunkRow
-
     name = "multilingual-e5-small"
     cosine = DENSE_RELEVANCE[name] - CROSS_LANGUAGE_DROP[name] / 2
     hit = Hit(ChunkRow(1, 1, 0, "用 systemctl disable 禁止服务开机启动。", 0, 20, None, "", "boot.txt", ""),
@@ -161,3 +159,24 @@ class Scripted:
 
     def stream(self, messages, max_tokens, temperature):  # noqa: ANN001, ANN201 - the ChatBackend protocol
         yield self.reply
+
+
+def test_a_chinese_question_is_rendered_in_english_for_the_embedder(home: Path) -> None:
+    assert english_rendering("for 循环的 else 子句什么时候执行？") == "for cycle else clause time implement"
+    kb = _kb(home, "en", ENGLISH)  # MiniLM cannot read Chinese: it embeds the rendering alone
+    question = "怎么创建轻量级的虚拟环境？"
+    embed = kb.embedder().embed
+    np.testing.assert_allclose(query_vector(kb, question), embed([english_rendering(question)], kind="query")[0])
+    assert search(kb, question, SearchConfig(mode="dense", top_k=1)).hits[0].chunk.source == "venv.txt"
+    english = "how do I create a virtual environment?"  # an English question is embedded as asked
+    np.testing.assert_allclose(query_vector(kb, english), embed([english], kind="query")[0])
+
+
+def test_a_multilingual_embedder_averages_the_question_and_its_rendering(home: Path) -> None:
+    kb = KnowledgeBase.create(home, "e5", Settings(embedder="e5"))
+    add_documents(kb, [SourceFile(n, t.encode()) for n, t in ENGLISH.items()])
+    question = "怎么创建轻量级的虚拟环境？"
+    both = kb.embedder().embed([question, english_rendering(question)], kind="query")
+    expected = both.mean(axis=0) / np.linalg.norm(both.mean(axis=0))
+    np.testing.assert_allclose(query_vector(kb, question), expected, rtol=1e-6)
+    assert abs(np.linalg.norm(query_vector(kb, question)) - 1.0) < 1e-6

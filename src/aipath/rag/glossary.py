@@ -34,13 +34,15 @@ from functools import lru_cache
 from importlib.resources import files
 
 from aipath.rag.script import IDEOGRAPH
-from aipath.rag.text_analysis import ENGLISH_STOPWORDS, analyze, word_frequency
+from aipath.rag.text_analysis import (CHINESE_STOPWORDS, CJK_RUN, ENGLISH_STOPWORDS, analyze,
+                                      chinese_words, word_frequency)
 
 # Senses that name no meaning a document would use: measure words, surnames, cross-references.
 _NOT_A_MEANING = re.compile(r"^CL:|surname |variant of|^see |abbr\. for|^used in|\((bound form|old|"
                             r"dialect|literary|classical)\)")
 _ENTRY = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/\s*$")
 _ENGLISH_WORD = re.compile(r"[a-z]+")
+_PUNCTUATION = re.compile(r"[\W_]*")
 _INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""),
                 ("ing", "e"), ("d", ""))
 MAX_PHRASE_WORDS = 3
@@ -69,6 +71,27 @@ def glosses(word: str) -> list[str]:
     senses = dictionary().get(word, [])
     chosen = [s for s in senses if "(computing)" in s] or senses[:1]
     return [g for g in map(_plain, chosen) if g]
+
+
+def english_rendering(question: str) -> str:
+    """The question for an embedder that reads English: in its own order, each Chinese word
+    replaced by its first gloss (a word with no entry by its parts'), stop words dropped,
+    everything else kept. A word salad, but one in the documents' language.
+
+    >>> english_rendering("for 循环的 else 子句什么时候执行？")
+    'for cycle else clause time implement'
+    """
+    pieces: list[str] = []
+    cursor = 0
+    for match in CJK_RUN.finditer(question):
+        pieces.append(question[cursor:match.start()].strip())
+        for word in chinese_words(match.group()):
+            if word not in CHINESE_STOPWORDS:
+                parts = [word] if glosses(word) else [p for p in analyze(word) if p != word]
+                pieces += [found[0] for part in parts if (found := glosses(part))]
+        cursor = match.end()
+    pieces.append(question[cursor:].strip())
+    return " ".join(p for p in pieces if not _PUNCTUATION.fullmatch(p))
 
 
 def english_glosses(question: str) -> str:

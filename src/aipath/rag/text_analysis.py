@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from aipath.rag.script import IDEOGRAPHS
 
-_CJK_RUN = re.compile(f"[{IDEOGRAPHS}]+")
+CJK_RUN = re.compile(f"[{IDEOGRAPHS}]+")
 _WORD = re.compile(r"[^\W_]+(?:_[^\W_]+)*", re.UNICODE)
 
 ENGLISH_STOPWORDS = frozenset("""
@@ -77,6 +77,12 @@ def _latin_tokens(text: str) -> list[str]:
     return tokens
 
 
+def chinese_words(run: str) -> list[str]:
+    """A run of Chinese characters cut into words, each once and in order (jieba's precise
+    mode; ``analyze`` uses the search mode, which adds every long word's parts)."""
+    return _jieba().lcut(run)
+
+
 def _cjk_tokens(run: str) -> list[str]:
     words = _jieba().lcut_for_search(run)
     return [w for w in words if w.strip() and w not in CHINESE_STOPWORDS]
@@ -87,7 +93,7 @@ def analyze(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).lower()
     tokens: list[str] = []
     cursor = 0
-    for match in _CJK_RUN.finditer(text):
+    for match in CJK_RUN.finditer(text):
         tokens.extend(_latin_tokens(text[cursor:match.start()]))
         tokens.extend(_cjk_tokens(match.group()))
         cursor = match.end()
