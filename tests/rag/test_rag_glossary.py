@@ -142,8 +142,9 @@ def test_a_passage_in_the_other_language_is_held_to_a_lower_cosine() -> None:
     cosine = DENSE_RELEVANCE[name] - CROSS_LANGUAGE_DROP[name] / 2
     hit = Hit(ChunkRow(1, 1, 0, "用 systemctl disable 禁止服务开机启动。", 0, 20, None, "", "boot.txt", ""),
               score=1.0, dense=cosine)
-    assert is_relevant(hit, set(), name, question_language="en")
-    assert not is_relevant(hit, set(), name, question_language="zh")
+    assert is_relevant(hit, set(), name, read_in=frozenset({"en"}))
+    assert not is_relevant(hit, set(), name, read_in=frozenset({"zh"}))
+    assert not is_relevant(hit, set(), name, read_in=frozenset({"en", "zh"}))  # also read in Chinese
 
 
 class Scripted:

@@ -20,7 +20,7 @@ import numpy as np
 from aipath.rag.extract import supporting_sentences
 from aipath.rag.kb import KnowledgeBase
 from aipath.rag.rerank import Reranker
-from aipath.rag.retriever import Hit, SearchConfig, query_terms, search
+from aipath.rag.retriever import Hit, SearchConfig, query_terms, rendered_in_english, search
 from aipath.rag.script import language_of
 from aipath.rag.text_analysis import analyze
 from aipath.serve.chat_backends import ChatBackend, Message
@@ -29,8 +29,9 @@ from aipath.serve.chat_backends import ChatBackend, Message
 # Each model has its own scale: e5's cosines crowd near 0.8, MiniLM's spread from 0.
 DENSE_RELEVANCE = {"all-MiniLM-L6-v2": 0.45, "multilingual-e5-small": 0.86}
 # A question in the other language than the documents meets its passage at a lower cosine:
-# with e5, 0.03-0.07 lower for the same labelled passage (0.055 on average over six sets
-# asked in both languages, devsets/RESULTS.md, 2026-12-07).
+# with e5, 0.07 lower for the same labelled passage asked in English than in Chinese over
+# three Chinese sets; 0.01 for a Chinese question over English documents, which is also read
+# in an English rendering (retriever.query_vector) (devsets/RESULTS.md, 2026-12-07).
 CROSS_LANGUAGE_DROP = {"multilingual-e5-small": 0.05}
 TERM_COVERAGE = 0.5  # or: at least half the question's content words appear in the chunk
 
@@ -83,12 +84,13 @@ class Answer:
     warnings: list[str] = field(default_factory=list)  # from the search: what limited it
 
 
-def is_relevant(hit: Hit, terms: set[str], embedder_name: str, question_language: str = "") -> bool:
+def is_relevant(hit: Hit, terms: set[str], embedder_name: str,
+                read_in: frozenset[str] = frozenset()) -> bool:
     """On-topic by meaning (dense score) or by words (``terms``: the question's BM25 terms).
-    A chunk in another language than the question's (``language_of``) meets it at a lower
-    cosine."""
+    ``read_in``: the languages the question's vector was embedded in; a chunk in another
+    meets it at a lower cosine."""
     threshold = DENSE_RELEVANCE.get(embedder_name, 0.5)
-    if question_language and language_of(hit.chunk.text) != question_language:
+    if read_in and language_of(hit.chunk.text) not in read_in:
         threshold -= CROSS_LANGUAGE_DROP.get(embedder_name, 0.0)
     if hit.dense >= threshold:
         return True
@@ -135,7 +137,8 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     embedder_name = kb.meta.get("embedder_name", "")
     terms = query_terms(question, result.keywords)
     language = language_of(question)
-    hits = [h for h in result.hits if is_relevant(h, terms, embedder_name, language)]
+    read_in = frozenset({language, "en"} if rendered_in_english(kb, question) else {language})
+    hits = [h for h in result.hits if is_relevant(h, terms, embedder_name, read_in)]
     if not hits:
         text = NOT_FOUND[language]
         yield text

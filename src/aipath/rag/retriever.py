@@ -116,14 +116,19 @@ def query_vector(kb: KnowledgeBase, query: str) -> np.ndarray:
     0.54 / 0.55 → 0.67 / 0.66, e5 0.70 / 0.65 → 0.74 / 0.72 (devsets/RESULTS.md, 2026-12-07).
     """
     embedder = kb.embedder()
-    rendering = english_rendering(query) if (language_of(query) == "zh"
-                                             and kb.text_language() == "en") else ""
+    rendering = english_rendering(query) if rendered_in_english(kb, query) else ""
     if not rendering:
         return embedder.embed([query], kind="query")[0]
     if kb.meta["embedder"] in ENGLISH_ONLY:
         return embedder.embed([rendering], kind="query")[0]
     mean = embedder.embed([query, rendering], kind="query").mean(axis=0)
     return mean / np.linalg.norm(mean)
+
+
+def rendered_in_english(kb: KnowledgeBase, query: str) -> bool:
+    """Whether the dense side also reads the question in English: a Chinese question over
+    English documents."""
+    return language_of(query) == "zh" and kb.text_language() == "en"
 
 
 def bm25_query(kb: KnowledgeBase, query: str) -> str:
