@@ -12,7 +12,8 @@ from aipath.rag.glossary import (chinese_glosses, english_glosses, english_rende
                                   translations)
 from aipath.rag.ingest import SourceFile, add_documents
 from aipath.rag.kb import KnowledgeBase, Settings
-from aipath.rag.retriever import Hit, SearchConfig, bm25_query, query_terms, query_vector, search
+from aipath.rag.retriever import (Hit, SearchConfig, bm25_query, query_terms, query_vector, search,
+                                  vector_languages)
 from aipath.rag.store import ChunkRow
 
 ENGLISH = {
@@ -171,6 +172,8 @@ def test_a_chinese_question_is_rendered_in_english_for_the_embedder(home: Path) 
     assert search(kb, question, SearchConfig(mode="dense", top_k=1)).hits[0].chunk.source == "venv.txt"
     english = "how do I create a virtual environment?"  # an English question is embedded as asked
     np.testing.assert_allclose(query_vector(kb, english), embed([english], kind="query")[0])
+    # the rendering stands in for the question, it does not carry it: English chunks get the drop
+    assert vector_languages(kb, question) == {"zh"} and vector_languages(kb, english) == {"en"}
 
 
 def test_a_multilingual_embedder_averages_the_question_and_its_rendering(home: Path) -> None:
@@ -181,3 +184,4 @@ def test_a_multilingual_embedder_averages_the_question_and_its_rendering(home: P
     expected = both.mean(axis=0) / np.linalg.norm(both.mean(axis=0))
     np.testing.assert_allclose(query_vector(kb, question), expected, rtol=1e-6)
     assert abs(np.linalg.norm(query_vector(kb, question)) - 1.0) < 1e-6
+    assert vector_languages(kb, question) == {"zh", "en"}  # e5 read the question itself in English too

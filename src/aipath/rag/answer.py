@@ -20,7 +20,7 @@ import numpy as np
 from aipath.rag.extract import supporting_sentences
 from aipath.rag.kb import KnowledgeBase
 from aipath.rag.rerank import Reranker
-from aipath.rag.retriever import Hit, SearchConfig, query_terms, rendered_in_english, search
+from aipath.rag.retriever import Hit, SearchConfig, query_terms, search, vector_languages
 from aipath.rag.script import language_of
 from aipath.rag.text_analysis import analyze
 from aipath.serve.chat_backends import ChatBackend, Message
@@ -28,11 +28,13 @@ from aipath.serve.chat_backends import ChatBackend, Message
 # Cosine similarity above which a chunk counts as on-topic even with no shared words.
 # Each model has its own scale: e5's cosines crowd near 0.8, MiniLM's spread from 0.
 DENSE_RELEVANCE = {"all-MiniLM-L6-v2": 0.45, "multilingual-e5-small": 0.86}
-# A question in the other language than the documents meets its passage at a lower cosine:
-# with e5, 0.07 lower for the same labelled passage asked in English than in Chinese over
-# three Chinese sets; 0.01 for a Chinese question over English documents, which is also read
-# in an English rendering (retriever.query_vector) (devsets/RESULTS.md, 2026-12-07).
-CROSS_LANGUAGE_DROP = {"multilingual-e5-small": 0.05}
+# How much lower the on-topic bar is for a chunk in a language the question's vector does
+# not carry (retriever.vector_languages). The same labelled passage scores 0.07 lower with e5
+# reading an English question over Chinese passages, 0.13 lower with MiniLM reading the English
+# rendering of a Chinese question (e5 averaging the question with its rendering: 0.01). Drops
+# a little under those keep as many relevant passages, or one fewer, and far fewer answers to
+# questions on other subjects (devsets/RESULTS.md, 2026-12-07).
+CROSS_LANGUAGE_DROP = {"all-MiniLM-L6-v2": 0.10, "multilingual-e5-small": 0.05}
 TERM_COVERAGE = 0.5  # or: at least half the question's content words appear in the chunk
 
 NOT_FOUND = {
@@ -87,8 +89,8 @@ class Answer:
 def is_relevant(hit: Hit, terms: set[str], embedder_name: str,
                 read_in: frozenset[str] = frozenset()) -> bool:
     """On-topic by meaning (dense score) or by words (``terms``: the question's BM25 terms).
-    ``read_in``: the languages the question's vector was embedded in; a chunk in another
-    meets it at a lower cosine."""
+    ``read_in``: the languages the question's vector carries it in (``vector_languages``); a
+    chunk in another meets it at a lower cosine."""
     threshold = DENSE_RELEVANCE.get(embedder_name, 0.5)
     if read_in and language_of(hit.chunk.text) not in read_in:
         threshold -= CROSS_LANGUAGE_DROP.get(embedder_name, 0.0)
@@ -137,7 +139,7 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     embedder_name = kb.meta.get("embedder_name", "")
     terms = query_terms(question, result.keywords)
     language = language_of(question)
-    read_in = frozenset({language, "en"} if rendered_in_english(kb, question) else {language})
+    read_in = vector_languages(kb, question)
     hits = [h for h in result.hits if is_relevant(h, terms, embedder_name, read_in)]
     if not hits:
         text = NOT_FOUND[language]

@@ -131,6 +131,16 @@ def rendered_in_english(kb: KnowledgeBase, query: str) -> bool:
     return language_of(query) == "zh" and kb.text_language() == "en"
 
 
+def vector_languages(kb: KnowledgeBase, query: str) -> frozenset[str]:
+    """The languages in which the question's vector (``query_vector``) carries it whole: its
+    own, and English where a multilingual embedder averages in the English rendering. (An
+    English-only embedder's rendering alone is a word-by-word proxy, not the question.)"""
+    own = language_of(query)
+    if rendered_in_english(kb, query) and kb.meta["embedder"] not in ENGLISH_ONLY:
+        return frozenset({own, "en"})
+    return frozenset({own})
+
+
 def bm25_query(kb: KnowledgeBase, query: str) -> str:
     """A Chinese question over English documents also asks BM25 for the English glosses of
     its words, an English question over Chinese documents for the Chinese words of its
