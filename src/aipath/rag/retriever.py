@@ -67,10 +67,12 @@ def language_warning(kb: KnowledgeBase, query: str) -> str | None:
     spec = kb.meta["embedder"]
     if spec not in ENGLISH_ONLY or not needs_multilingual(query):
         return None
+    how = ("searched through a word-by-word English rendering of it" if rendered_in_english(kb, query)
+           else "matched mostly by its keywords")
     return (f"'{kb.name}' embeds with {kb.meta.get('embedder_name') or spec}, which reads English "
-            f"only, so this question is searched through a word-by-word English rendering of it. "
-            f"Asked in English, it would find more; or run `aipath kb reembed {kb.name} e5` to "
-            f"switch to the multilingual model, which also reads the question itself.")
+            f"only, so this question is {how}. Asked in English, it would find more; or run "
+            f"`aipath kb reembed {kb.name} e5` to switch to the multilingual model, which also "
+            f"reads the question itself.")
 
 
 def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
