@@ -70,12 +70,12 @@ def test_the_language_of_the_documents_is_judged_again_after_a_change(home: Path
 def test_an_english_source_found_for_a_chinese_question_counts_as_relevant(home: Path) -> None:
     kb = _kb(home, "en", ENGLISH)
     question = "怎么锁定软件包，不让它升级？"
-    terms = query_terms(question, bm25_query(kb, question))
+    terms = query_terms(question, bm25_query(kb, question), "en")
     assert terms and not any("\u4e00" <= ch <= "\u9fff" for t in terms for ch in t)  # its Chinese cannot occur
     result = search(kb, question, SearchConfig(top_k=1))
-    assert query_terms(question, result.keywords) == terms
+    assert query_terms(question, result.keywords, "en") == terms
     top = result.hits[0]
-    assert top.chunk.source == "apt.txt" and is_relevant(top, terms, kb.meta["embedder_name"])
+    assert top.chunk.source == "apt.txt" and is_relevant(top, {"en": terms}, kb.meta["embedder_name"])
 
 
 CHINESE = {
@@ -109,18 +109,40 @@ def test_an_english_question_finds_a_chinese_document_by_keyword(home: Path) -> 
 def test_an_english_question_keeps_its_untranslated_names_as_terms(home: Path) -> None:
     kb = _kb(home, "zh", CHINESE)
     question = "which log file does dpkg write?"
-    terms = query_terms(question, bm25_query(kb, question))
+    terms = query_terms(question, bm25_query(kb, question), "zh")
     assert {"dpkg", "日志", "文件"} <= terms
     assert "log" not in terms and "file" not in terms  # translated: the Chinese words stand in
 
 
 def test_a_bilingual_collection_gets_each_question_as_asked(home: Path) -> None:
-    # like the demo's notes: each topic in both languages, so either question finds its own
+    # like the demo's notes: glosses would cost each language's own chunks more than they win
     kb = _kb(home, "both", {"apt.en.txt": ENGLISH["apt.txt"], "apt.zh.txt": CHINESE["apt.txt"],
                             "venv.en.txt": ENGLISH["venv.txt"], "boot.zh.txt": CHINESE["boot.txt"]})
     assert kb.text_language() == "mixed"
     assert bm25_query(kb, "how do I hold a package?") == "how do I hold a package?"
     assert bm25_query(kb, "怎么锁定软件包？") == "怎么锁定软件包？"
+    assert query_terms("怎么锁定软件包？", "怎么锁定软件包？", "en") == {"锁定", "软件", "软件包"}
+
+
+def test_chunks_in_either_language_of_a_mostly_english_collection_have_their_terms(home: Path) -> None:
+    kb = _kb(home, "notes", {**ENGLISH, "boot.zh.txt": CHINESE["boot.txt"]})
+    assert kb.text_language() == "en"
+    question = "怎么禁止服务开机启动"
+    keywords = bm25_query(kb, question)
+    assert keywords != question  # glossed: most chunks are English
+    assert query_terms(question, keywords, "zh") == {"禁止", "服务", "开机", "启动"}
+    assert "服务" not in query_terms(question, keywords, "en") and query_terms(question, keywords, "en")
+
+
+def test_the_language_sample_spans_the_whole_collection(home: Path) -> None:
+    # 300 English chunks added first, then 200 Chinese ones: a sample of the first 200 ids
+    # would call it English
+    kb = KnowledgeBase.create(home, "big", Settings(embedder="minilm", chunk_tokens=64))
+    english = [SourceFile(f"en{i}.txt", f"Note {i}: vector databases store embeddings.".encode()) for i in range(300)]
+    chinese = [SourceFile(f"zh{i}.txt", f"第{i}条：向量数据库用于存储和检索嵌入向量。".encode()) for i in range(200)]
+    add_documents(kb, english)
+    add_documents(kb, chinese)
+    assert kb.chunk_count() == 500 and kb.text_language() == "mixed"
 
 
 def test_an_english_question_is_answered_from_chinese_documents(home: Path) -> None:
@@ -143,9 +165,9 @@ def test_a_passage_in_the_other_language_is_held_to_a_lower_cosine() -> None:
     cosine = DENSE_RELEVANCE[name] - CROSS_LANGUAGE_DROP[name] / 2
     hit = Hit(ChunkRow(1, 1, 0, "用 systemctl disable 禁止服务开机启动。", 0, 20, None, "", "boot.txt", ""),
               score=1.0, dense=cosine)
-    assert is_relevant(hit, set(), name, read_in=frozenset({"en"}))
-    assert not is_relevant(hit, set(), name, read_in=frozenset({"zh"}))
-    assert not is_relevant(hit, set(), name, read_in=frozenset({"en", "zh"}))  # also read in Chinese
+    assert is_relevant(hit, {}, name, read_in=frozenset({"en"}))
+    assert not is_relevant(hit, {}, name, read_in=frozenset({"zh"}))
+    assert not is_relevant(hit, {}, name, read_in=frozenset({"en", "zh"}))  # also read in Chinese
 
 
 class Scripted:

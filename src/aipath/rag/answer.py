@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,20 +86,23 @@ class Answer:
     warnings: list[str] = field(default_factory=list)  # from the search: what limited it
 
 
-def is_relevant(hit: Hit, terms: set[str], embedder_name: str,
+def is_relevant(hit: Hit, terms: Mapping[str, set[str]], embedder_name: str,
                 read_in: frozenset[str] = frozenset()) -> bool:
-    """On-topic by meaning (dense score) or by words (``terms``: the question's BM25 terms).
-    ``read_in``: the languages the question's vector carries it in (``vector_languages``); a
-    chunk in another meets it at a lower cosine."""
+    """On-topic by meaning (dense score) or by words (``terms``: the question's BM25 terms a
+    chunk in each language can share, ``retriever.query_terms``). ``read_in``: the languages
+    the question's vector carries it in (``vector_languages``); a chunk in another meets it at
+    a lower cosine."""
+    language = language_of(hit.chunk.text)
     threshold = DENSE_RELEVANCE.get(embedder_name, 0.5)
-    if read_in and language_of(hit.chunk.text) not in read_in:
+    if read_in and language not in read_in:
         threshold -= CROSS_LANGUAGE_DROP.get(embedder_name, 0.0)
     if hit.dense >= threshold:
         return True
-    if not terms or hit.bm25 <= 0:
+    shared = terms.get(language, set())
+    if not shared or hit.bm25 <= 0:
         return False
     chunk_terms = set(analyze(hit.chunk.heading + "\n" + hit.chunk.text))
-    return len(terms & chunk_terms) / len(terms) >= TERM_COVERAGE
+    return len(shared & chunk_terms) / len(shared) >= TERM_COVERAGE
 
 
 def build_messages(question: str, hits: list[Hit]) -> list[Message]:
@@ -137,7 +140,7 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     result = search(kb, question, config, reranker)
     timings = dict(result.timings)
     embedder_name = kb.meta.get("embedder_name", "")
-    terms = query_terms(question, result.keywords)
+    terms = {language: query_terms(question, result.keywords, language) for language in ("en", "zh")}
     language = language_of(question)
     read_in = vector_languages(kb, question)
     hits = [h for h in result.hits if is_relevant(h, terms, embedder_name, read_in)]
@@ -159,7 +162,8 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
         yield text
     if not cited_numbers(text, len(hits)):
         started = time.perf_counter()
-        support = support_text(question, hits, kb, terms, after=text, query=result.query_vector)
+        support = support_text(question, hits, kb, terms["en"] | terms["zh"], after=text,
+                               query=result.query_vector)
         timings["extract"] = time.perf_counter() - started
         text += support
         yield support

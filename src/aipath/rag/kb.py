@@ -202,16 +202,17 @@ class KnowledgeBase:
 
     def text_language(self) -> str:
         """"en" or "zh" when two chunks in three are in that language (``script.language_of``
-        of their openings, in an even sample of 200), else "mixed"; kept until the next change.
-
-        A bilingual collection, such as the demo's notes, is "mixed": a question in either
-        language is asked of documents in its own language too.
+        of their openings, in an even sample of about 200), else "mixed"; kept until the next
+        change. A question in the other language than "en" or "zh" documents is searched with
+        glosses and a rendering (``retriever.bm25_query``, ``query_vector``); a "mixed"
+        collection, such as the demo's bilingual notes, gets every question as asked.
         """
         generation = self.meta["generation"]
         if self._language[0] != generation:
-            step = max(1, self.chunk_count() // 200)
-            rows = self.db.execute("SELECT substr(text, 1, 100) FROM chunks WHERE id % ? = 0 "
-                                   "LIMIT 200", (step,)).fetchall()
+            step = max(1, -(-self.chunk_count() // 200))  # every step-th chunk, over all of them
+            rows = self.db.execute("SELECT opening FROM (SELECT substr(text, 1, 100) AS opening, "
+                                   "ROW_NUMBER() OVER (ORDER BY id) AS n FROM chunks) "
+                                   "WHERE n % ? = 0", (step,)).fetchall()
             chinese = sum(language_of(text) == "zh" for (text,) in rows) / max(1, len(rows))
             self._language = (generation, "zh" if chinese >= 2 / 3 else
                               "en" if chinese <= 1 / 3 else "mixed")

@@ -129,7 +129,7 @@ def query_vector(kb: KnowledgeBase, query: str) -> np.ndarray:
 
 def rendered_in_english(kb: KnowledgeBase, query: str) -> bool:
     """Whether the dense side also reads the question in English: a Chinese question over
-    English documents."""
+    English documents (``KnowledgeBase.text_language``)."""
     return language_of(query) == "zh" and kb.text_language() == "en"
 
 
@@ -146,7 +146,8 @@ def vector_languages(kb: KnowledgeBase, query: str) -> frozenset[str]:
 def bm25_query(kb: KnowledgeBase, query: str) -> str:
     """A Chinese question over English documents also asks BM25 for the English glosses of
     its words, an English question over Chinese documents for the Chinese words of its
-    phrases (``aipath.rag.glossary``); the dense side reads the question itself."""
+    phrases (``aipath.rag.glossary``). A bilingual collection gets the question as asked: the
+    glosses cost its own language's chunks 0.03-0.06 nDCG@10 (devsets/RESULTS.md, 2026-12-07)."""
     asked_in, written_in = language_of(query), kb.text_language()
     if asked_in == "zh" and written_in == "en":
         return f"{query} {english_glosses(query)}"
@@ -155,16 +156,17 @@ def bm25_query(kb: KnowledgeBase, query: str) -> str:
     return query
 
 
-def query_terms(query: str, keywords: str) -> set[str]:
-    """The BM25 terms a chunk can share with the question, given what BM25 was asked
-    (``SearchResult.keywords``). For a Chinese question over English documents: its English
-    words and glosses (its Chinese terms cannot occur). For an English question over Chinese
-    documents: the Chinese words of its phrases, and the words that have none, which are
-    mostly names a Chinese text writes in English too (dpkg, systemd)."""
+def query_terms(query: str, keywords: str, language: str) -> set[str]:
+    """The BM25 terms a chunk in ``language`` ("en" or "zh") can share with the question,
+    given what BM25 was asked (``SearchResult.keywords``). In the question's own language,
+    its terms. An English chunk, for a Chinese question: its English words and glosses (its
+    Chinese terms cannot occur). A Chinese chunk, for an English question: the Chinese words
+    of its phrases, and the words that have none, which are mostly names a Chinese text writes
+    in English too (dpkg, systemd)."""
+    if keywords == query or language == language_of(query):
+        return set(analyze(query))
     terms = set(analyze(keywords))
-    if keywords == query:
-        return terms
-    if language_of(query) == "zh":
+    if language == "en":
         return {t for t in terms if not IDEOGRAPH.search(t)}
     translated = " ".join(phrase for phrase, _ in translations(query))
     return terms - set(analyze(translated))
