@@ -79,6 +79,9 @@ def test_kb_cli_round_trip(home: Path, corpus: Path) -> None:
     assert "bm25.txt" in listed.output and "milvus.txt" in listed.output
     found = runner.invoke(app, ["query", "notes", "分布式向量数据库", *h])
     assert found.exit_code == 0 and "milvus.txt" in found.output
+    assert "keywords: 分布式向量数据库 " in found.output  # mostly English notes: glossed as well
+    english = runner.invoke(app, ["query", "notes", "BM25 parameters", *h])
+    assert english.exit_code == 0 and "keywords:" not in english.output
     assert runner.invoke(app, ["kb", "rm", "notes", "milvus.txt", *h]).exit_code == 0
     missing = runner.invoke(app, ["kb", "rm", "notes", "milvus.txt", *h])
     assert missing.exit_code == 1 and "no document" in missing.output

@@ -54,6 +54,9 @@ def test_create_upload_query_delete(filled: TestClient) -> None:
     chinese_question = client.post("/v1/kb/docs/query", json={"query": "BM25 的 k1 参数通常取多少？"}).json()
     assert chinese_question["chunks"][0]["document"] == "bm25.txt"  # found by its English words
     assert "aipath kb reembed docs e5" in chinese_question["warnings"][0]  # MiniLM reads English only
+    assert result["keywords"] == "BM25 parameters k1"  # same language: the query as asked
+    assert chinese_question["keywords"].startswith("BM25 的 k1 参数通常取多少？ ")  # and its English glosses
+    assert "parameter" in chinese_question["keywords"]
     again = _upload(client, "docs", ("bm25-copy.txt", CORPUS["bm25.txt"].encode())).json()
     assert again == {"added": [], "duplicates": [{"name": "bm25-copy.txt", "existing": "bm25.txt"}],
                      "warnings": []}

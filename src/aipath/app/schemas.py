@@ -78,6 +78,9 @@ class QueryResponse(BaseModel):
     chunks: list[Source]
     timings: dict[str, float]
     warnings: list[str] = Field([], description="What limited this search and how to fix it")
+    keywords: str = Field("", description="What keyword search (BM25) was asked: the query, and "
+                          "for a query in the other language than the documents, the dictionary "
+                          "glosses of its words in theirs")
 
 
 class AskRequest(BaseModel):

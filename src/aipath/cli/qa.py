@@ -120,6 +120,8 @@ def query(
                       f"[cyan]{hit.chunk.source}[/] · {where}", highlight=False)
         console.print("    " + " ".join(hit.chunk.text.split())[:300], highlight=False)
     console.print(f"[dim]retrieve {result.timings['retrieve'] * 1000:.1f} ms[/]")
+    if result.keywords != text:  # asked in the other language: say what keyword search looked for
+        console.print(f"[dim]keywords: {result.keywords}[/]", highlight=False)
     _print_warnings(result.warnings)
 
 
