@@ -203,9 +203,8 @@ class KnowledgeBase:
     def text_language(self) -> str:
         """"en" or "zh" when two chunks in three are in that language (``script.language_of``
         of their openings, in an even sample of about 200), else "mixed"; kept until the next
-        change. A question in the other language than "en" or "zh" documents is searched with
-        glosses and a rendering (``retriever.bm25_query``, ``query_vector``); a "mixed"
-        collection, such as the demo's bilingual notes, gets every question as asked.
+        change. It decides which cross-language aids a question gets (``retriever.bm25_query``,
+        ``query_vector``).
         """
         generation = self.meta["generation"]
         if self._language[0] != generation:

@@ -144,16 +144,16 @@ def vector_languages(kb: KnowledgeBase, query: str) -> frozenset[str]:
 
 
 def bm25_query(kb: KnowledgeBase, query: str) -> str:
-    """A Chinese question over English documents also asks BM25 for the English glosses of
-    its words, an English question over Chinese documents for the Chinese words of its
-    phrases (``aipath.rag.glossary``). A bilingual collection gets the question as asked: the
-    glosses cost its own language's chunks 0.03-0.06 nDCG@10 (devsets/RESULTS.md, 2026-12-07)."""
-    asked_in, written_in = language_of(query), kb.text_language()
-    if asked_in == "zh" and written_in == "en":
-        return f"{query} {english_glosses(query)}"
-    if asked_in == "en" and written_in == "zh":
-        return f"{query} {chinese_glosses(query)}"
-    return query
+    """A question over documents not mostly in its language (``KnowledgeBase.text_language``:
+    the other language, or a mix of both) also asks BM25 for the glosses of its words in the
+    other language (``aipath.rag.glossary``). In a bilingual collection they cost the
+    question's own language 0.00-0.02 nDCG@10 and find the other half; the English rendering
+    (``query_vector``) costs more there, so it is kept for English collections
+    (devsets/RESULTS.md, 2026-12-07)."""
+    asked_in = language_of(query)
+    if kb.text_language() == asked_in:
+        return query
+    return f"{query} {english_glosses(query) if asked_in == 'zh' else chinese_glosses(query)}"
 
 
 def query_terms(query: str, keywords: str, language: str) -> set[str]:
