@@ -214,3 +214,13 @@ def test_a_multilingual_embedder_averages_the_question_and_its_rendering(home: P
     np.testing.assert_allclose(query_vector(kb, question), expected, rtol=1e-6)
     assert abs(np.linalg.norm(query_vector(kb, question)) - 1.0) < 1e-6
     assert vector_languages(kb, question) == {"zh", "en"}  # e5 read the question itself in English too
+
+
+def test_a_model_is_handed_only_the_sources_it_reads(home: Path) -> None:
+    kb = _kb(home, "both", {"venv.en.txt": ENGLISH["venv.txt"], "venv.zh.txt": "venv 模块用来创建轻量级的虚拟环境，每个环境有自己的目录。",
+                            "log.zh.txt": CHINESE["log.txt"], "re.en.txt": ENGLISH["re.txt"]})
+    english_only = Scripted("The venv module creates them [1].")
+    english_only.languages = frozenset({"en"})
+    reply = answer(kb, "how do I create a virtual environment?", english_only, config=SearchConfig(top_k=4))
+    assert reply.text == "The venv module creates them [1]." and reply.cited == [1]
+    assert reply.sources and all(h.chunk.source.endswith(".en.txt") for h in reply.sources)

@@ -149,7 +149,7 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
         yield text
         yield Answer(question, text, [], [], timings, found=False, warnings=result.warnings)
         return
-    unreadable = _unreadable_language(backend, language, hits)
+    hits, unreadable = _readable(backend, language, hits)
     if unreadable is None:
         pieces: list[str] = []
         for delta in _generate(backend, build_messages(question, hits), timings, max_tokens, temperature):
@@ -170,19 +170,20 @@ def answer_stream(kb: KnowledgeBase, question: str, backend: ChatBackend,
     yield Answer(question, text, hits, cited_numbers(text, len(hits)), timings, warnings=result.warnings)
 
 
-def _unreadable_language(backend: ChatBackend, question_language: str, hits: list[Hit]) -> str | None:
-    """The language of the question, or else of the sources, that the model cannot handle.
+def _readable(backend: ChatBackend, question_language: str,
+              hits: list[Hit]) -> tuple[list[Hit], str | None]:
+    """The sources to hand the model, and the language it cannot handle, if any.
 
     A small local model given sources in a language it cannot read copies their script
-    without their sense (SmolLM2 on Chinese sources for an English question).
+    without their sense (SmolLM2 on Chinese sources for an English question), so it gets only
+    those it reads; if there are none, the sources' own sentences answer.
     """
     if backend.languages is None:
-        return None
-    sources_language = language_of(" ".join(h.chunk.text[:200] for h in hits))
-    for language in (question_language, sources_language):
-        if language not in backend.languages:
-            return language
-    return None
+        return hits, None
+    if question_language not in backend.languages:
+        return hits, question_language
+    readable = [h for h in hits if language_of(h.chunk.text) in backend.languages]
+    return (readable, None) if readable else (hits, language_of(hits[0].chunk.text))
 
 
 def _generate(backend: ChatBackend, messages: list[Message], timings: dict[str, float],
