@@ -3,9 +3,10 @@
 The LLM sees the retrieved chunks numbered [1]..[n] and is asked to cite them inline.
 When retrieval finds nothing relevant, the pipeline says so and never calls the LLM, so
 there is nothing to invent from. When the LLM's answer cites no source, the sentences of
-the sources that best answer the question follow it, cited (``aipath.rag.extract``); when
-the question is in a language the model cannot answer in (the local SmolLM2 and Chinese),
-those sentences are the answer, with a note saying how to get a generated one.
+the sources that best answer the question follow it, cited (``aipath.rag.extract``). The
+model is handed only the sources in a language it reads; when it cannot answer in the
+question's language, or read any source (the local SmolLM2 and Chinese), those sentences are
+the answer, with a note saying how to get a generated one.
 """
 
 from __future__ import annotations
