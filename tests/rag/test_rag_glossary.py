@@ -12,8 +12,8 @@ from aipath.rag.glossary import (chinese_glosses, english_glosses, english_rende
                                   translations)
 from aipath.rag.ingest import SourceFile, add_documents
 from aipath.rag.kb import KnowledgeBase, Settings
-from aipath.rag.retriever import (Hit, SearchConfig, bm25_query, query_terms, query_vector, search,
-                                  vector_languages)
+from aipath.rag.retriever import (Hit, SearchConfig, bm25_query, query_terms, query_vector, query_vectors,
+                                  search, vector_languages)
 from aipath.rag.store import ChunkRow
 
 ENGLISH = {
@@ -114,10 +114,10 @@ def test_an_english_question_keeps_its_untranslated_names_as_terms(home: Path) -
     assert "log" not in terms and "file" not in terms  # translated: the Chinese words stand in
 
 
-def test_a_bilingual_collection_glosses_either_question_but_renders_neither(home: Path) -> None:
+def test_a_bilingual_collection_glosses_either_question_and_scores_chunks_by_language(home: Path) -> None:
     # Chinese notes beside English documentation: a question in either language may be
-    # answered by the other half, so BM25 gets the glosses; the embedder reads the question
-    # as asked (a rendering would pull a Chinese question away from the Chinese half)
+    # answered by the other half, so BM25 gets the glosses, and the embedder reads the
+    # rendering for the English chunks only (averaged in, it pulls away from the Chinese half)
     kb = _kb(home, "both", {"re.en.txt": ENGLISH["re.txt"], "venv.en.txt": ENGLISH["venv.txt"],
                             "log.zh.txt": CHINESE["log.txt"], "boot.zh.txt": CHINESE["boot.txt"]})
     assert kb.text_language() == "mixed"
@@ -127,8 +127,19 @@ def test_a_bilingual_collection_glosses_either_question_but_renders_neither(home
     assert top and top[0].chunk.source == "boot.zh.txt"
     question = "怎么禁止服务开机启动"
     assert query_terms(question, bm25_query(kb, question), "zh") == {"禁止", "服务", "开机", "启动"}
-    embed = kb.embedder().embed
-    np.testing.assert_allclose(query_vector(kb, question), embed([question], kind="query")[0])
+    # Chinese chunks are scored by the question's own vector, English ones by its rendering's
+    vectors = query_vectors(kb, question)
+    own, rendered = kb.embedder().embed([question, english_rendering(question)], kind="query")
+    assert set(vectors) == {"zh", "en"}
+    np.testing.assert_allclose(vectors["zh"], own, atol=1e-6)
+    np.testing.assert_allclose(vectors["en"], rendered, atol=1e-6)
+    index = kb.indexes()[0]
+    by_own, by_rendering = dict(index.search(own, 4)), dict(index.search(rendered, 4))
+    hits = search(kb, question, SearchConfig(mode="dense", top_k=4)).hits
+    assert len(hits) == 4
+    for hit in hits:  # each chunk keeps the score of its own language's vector
+        expected = by_own if hit.chunk.source.endswith(".zh.txt") else by_rendering
+        assert abs(hit.dense - expected[hit.chunk.id]) < 1e-5
 
 
 def test_chunks_in_either_language_of_a_mostly_english_collection_have_their_terms(home: Path) -> None:

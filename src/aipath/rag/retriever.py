@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from aipath.rag import fusion, store
+from aipath.rag.dense_index import DenseIndex
 from aipath.rag.embeddings import ENGLISH_ONLY, needs_multilingual
 from aipath.rag.glossary import chinese_glosses, english_glosses, english_rendering, translations
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
@@ -84,13 +85,14 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     bm25_hits = bm25_index.search(keywords, config.depth) if config.mode != "dense" else []
     dense_hits, vector = [], None
     if config.mode != "bm25" and dense_index is not None and len(dense_index):
-        vector = query_vector(kb, query)
+        vectors = query_vectors(kb, query)
+        vector = vectors.get("en", next(iter(vectors.values())))
         if len(vector) != dense_index.dim:
             raise KnowledgeBaseError(
                 f"the embedder of '{kb.name}' now returns {len(vector)}-d vectors but the index "
                 f"holds {dense_index.dim}-d ones; run `aipath kb reembed {kb.name} "
                 f"{kb.meta['embedder']}` (or search with --mode bm25)")
-        dense_hits = dense_index.search(vector, config.depth)
+        dense_hits = _dense_search(kb, dense_index, vectors, config.depth)
     ranked = _fuse(config, bm25_hits, dense_hits)
     bm25_of, dense_of = dict(bm25_hits), dict(dense_hits)
     timings = {"retrieve": time.perf_counter() - started}
@@ -109,32 +111,55 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     return SearchResult(hits[:config.top_k], timings, vector, [warning] if warning else [], keywords)
 
 
-def query_vector(kb: KnowledgeBase, query: str) -> np.ndarray:
-    """The question's embedding. A Chinese question over English documents is also rendered
-    in English (``glossary.english_rendering``): an English-only embedder, which cannot read
-    the question, embeds the rendering alone; a multilingual one averages the two vectors.
+def query_vectors(kb: KnowledgeBase, query: str) -> dict[str, np.ndarray]:
+    """The question's embedding for the chunks of each language it is searched in.
+
+    A Chinese question over documents not mostly Chinese is also rendered in English
+    (``glossary.english_rendering``). For English chunks, an English-only embedder, which
+    cannot read the question, embeds the rendering alone, and a multilingual one averages the
+    two vectors. In a bilingual collection the Chinese chunks keep the question's own vector:
+    the averaged one costs them up to 0.04 nDCG@10.
 
     Chinese questions over the Python tutorial and library reference, hybrid nDCG@10: MiniLM
     0.54 / 0.55 → 0.67 / 0.66, e5 0.70 / 0.65 → 0.74 / 0.72 (devsets/RESULTS.md, 2026-12-07).
     """
     embedder = kb.embedder()
-    rendering = english_rendering(query) if rendered_in_english(kb, query) else ""
-    if not rendering:
-        return embedder.embed([query], kind="query")[0]
-    if kb.meta["embedder"] in ENGLISH_ONLY:
-        return embedder.embed([rendering], kind="query")[0]
-    mean = embedder.embed([query, rendering], kind="query").mean(axis=0)
-    return mean / np.linalg.norm(mean)
+    if not rendered_in_english(kb, query):
+        return {language_of(query): embedder.embed([query], kind="query")[0]}
+    english_only, rendering = kb.meta["embedder"] in ENGLISH_ONLY, english_rendering(query)
+    if english_only and kb.text_language() == "en":  # the question's own vector has no use
+        return {"en": embedder.embed([rendering], kind="query")[0]}
+    own, rendered = embedder.embed([query, rendering], kind="query")
+    english = rendered if english_only else (own + rendered) / np.linalg.norm(own + rendered)
+    return {"en": english} if kb.text_language() == "en" else {"zh": own, "en": english}
+
+
+def query_vector(kb: KnowledgeBase, query: str) -> np.ndarray:
+    """The vector that stands for the question: the one for English chunks, if there are two."""
+    vectors = query_vectors(kb, query)
+    return vectors.get("en", next(iter(vectors.values())))
+
+
+def _dense_search(kb: KnowledgeBase, dense_index: DenseIndex, vectors: dict[str, np.ndarray],
+                  depth: int) -> fusion.Ranking:
+    """One search per vector; with two, each chunk keeps the score of its own language's."""
+    if len(vectors) == 1:
+        return dense_index.search(next(iter(vectors.values())), depth)
+    scores = {language: dict(dense_index.search(vector, depth)) for language, vector in vectors.items()}
+    rows = store.get_chunks(kb.db, list(set().union(*scores.values())))
+    merged = {cid: score for cid, row in rows.items()
+              if (score := scores[language_of(row.text)].get(cid)) is not None}
+    return sorted(merged.items(), key=lambda item: -item[1])[:depth]
 
 
 def rendered_in_english(kb: KnowledgeBase, query: str) -> bool:
     """Whether the dense side also reads the question in English: a Chinese question over
-    English documents (``KnowledgeBase.text_language``)."""
-    return language_of(query) == "zh" and kb.text_language() == "en"
+    documents not mostly Chinese (``KnowledgeBase.text_language``)."""
+    return language_of(query) == "zh" and kb.text_language() != "zh"
 
 
 def vector_languages(kb: KnowledgeBase, query: str) -> frozenset[str]:
-    """The languages in which the question's vector (``query_vector``) carries it whole: its
+    """The languages in which the question's vectors (``query_vectors``) carry it whole: its
     own, and English where a multilingual embedder averages in the English rendering. (An
     English-only embedder's rendering alone is a word-by-word proxy, not the question.)"""
     own = language_of(query)
