@@ -16,6 +16,8 @@ from aipath.rag.retriever import (Hit, SearchConfig, bm25_query, query_terms, qu
                                   search, vector_languages)
 from aipath.rag.store import ChunkRow
 
+from .test_rag_answer import Scripted
+
 ENGLISH = {
     "apt.txt": "Use apt-mark hold to lock a software package at its current version, so that "
                "apt will not upgrade it. apt-mark unhold releases it again.",
@@ -171,8 +173,7 @@ def test_an_english_question_is_answered_from_chinese_documents(home: Path) -> N
     reply = answer(kb, question, Scripted("Run systemctl disable [1]."), config=SearchConfig(top_k=2))
     assert reply.found and reply.sources[0].chunk.source == "boot.txt" and reply.cited == [1]
     # a model that reads English only is not handed Chinese sources: their sentences answer
-    english_only = Scripted("must not be generated")
-    english_only.languages = frozenset({"en"})
+    english_only = Scripted("must not be generated", languages=frozenset({"en"}))
     reply = answer(kb, question, english_only, config=SearchConfig(top_k=2))
     assert "must not be generated" not in reply.text and "cannot read these sources" in reply.text
     assert "systemctl disable" in reply.text.split("The sources say:", 1)[1] and 1 in reply.cited
@@ -186,21 +187,6 @@ def test_a_passage_in_the_other_language_is_held_to_a_lower_cosine() -> None:
     assert is_relevant(hit, {}, name, read_in=frozenset({"en"}))
     assert not is_relevant(hit, {}, name, read_in=frozenset({"zh"}))
     assert not is_relevant(hit, {}, name, read_in=frozenset({"en", "zh"}))  # also read in Chinese
-
-
-class Scripted:
-    """A chat backend that streams a fixed reply."""
-
-    name, languages = "scripted", None
-
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-
-    def load(self) -> None:
-        pass
-
-    def stream(self, messages, max_tokens, temperature):  # noqa: ANN001, ANN201 - the ChatBackend protocol
-        yield self.reply
 
 
 def test_a_chinese_question_is_rendered_in_english_for_the_embedder(home: Path) -> None:
@@ -230,8 +216,7 @@ def test_a_multilingual_embedder_averages_the_question_and_its_rendering(home: P
 def test_a_model_is_handed_only_the_sources_it_reads(home: Path) -> None:
     kb = _kb(home, "both", {"venv.en.txt": ENGLISH["venv.txt"], "venv.zh.txt": "venv 模块用来创建轻量级的虚拟环境，每个环境有自己的目录。",
                             "log.zh.txt": CHINESE["log.txt"], "re.en.txt": ENGLISH["re.txt"]})
-    english_only = Scripted("The venv module creates them [1].")
-    english_only.languages = frozenset({"en"})
+    english_only = Scripted("The venv module creates them [1].", languages=frozenset({"en"}))
     reply = answer(kb, "how do I create a virtual environment?", english_only, config=SearchConfig(top_k=4))
     assert reply.text == "The venv module creates them [1]." and reply.cited == [1]
     assert reply.sources and all(h.chunk.source.endswith(".en.txt") for h in reply.sources)

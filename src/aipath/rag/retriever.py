@@ -86,7 +86,7 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     dense_hits, vector = [], None
     if config.mode != "bm25" and dense_index is not None and len(dense_index):
         vectors = query_vectors(kb, query)
-        vector = vectors.get("en", next(iter(vectors.values())))
+        vector = _standing_vector(vectors)
         if len(vector) != dense_index.dim:
             raise KnowledgeBaseError(
                 f"the embedder of '{kb.name}' now returns {len(vector)}-d vectors but the index "
@@ -135,8 +135,13 @@ def query_vectors(kb: KnowledgeBase, query: str) -> dict[str, np.ndarray]:
 
 
 def query_vector(kb: KnowledgeBase, query: str) -> np.ndarray:
-    """The vector that stands for the question: the one for English chunks, if there are two."""
-    vectors = query_vectors(kb, query)
+    """The vector that stands for the question (``SearchResult.query_vector``)."""
+    return _standing_vector(query_vectors(kb, query))
+
+
+def _standing_vector(vectors: dict[str, np.ndarray]) -> np.ndarray:
+    """Of ``query_vectors``' vectors, the one for English chunks if there are two, which
+    carries the question in English as well."""
     return vectors.get("en", next(iter(vectors.values())))
 
 
