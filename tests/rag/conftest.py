@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,25 @@ def corpus(tmp_path: Path) -> Path:
     for name, text in CORPUS.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+# A Milvus server to run the Milvus tests against as well (none in CI, which has no server):
+# pip install milvus==2.3.5 in another venv; milvus-server --data DIR; then
+# AIPATH_TEST_MILVUS_URI=http://127.0.0.1:19530 pytest tests/rag -k "milvus or vector_store"
+MILVUS_SERVER = os.environ.get("AIPATH_TEST_MILVUS_URI", "")
+MILVUS_PLACES = ["lite"] + (["server"] if MILVUS_SERVER else [])
+
+
+@pytest.fixture(params=["faiss", *(f"milvus-{place}" for place in MILVUS_PLACES)])
+def vector_store(request) -> dict[str, str]:
+    """``Settings`` of each vector store, for the knowledge-base tests that matter for all."""
+    if request.param == "faiss":
+        return {"vector_store": "faiss"}
+    server = request.param == "milvus-server"
+    return {"vector_store": "milvus", "milvus_uri": MILVUS_SERVER if server else ""}
+
+
+@pytest.fixture(params=MILVUS_PLACES)
+def milvus_settings(request) -> dict[str, str]:
+    """``Settings`` of Milvus Lite, and of the server when one is given."""
+    return {"vector_store": "milvus", "milvus_uri": MILVUS_SERVER if request.param == "server" else ""}

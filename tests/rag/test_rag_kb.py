@@ -29,14 +29,23 @@ def _files(folder: Path) -> list[SourceFile]:
     return [SourceFile.from_path(p, folder) for p in sorted(folder.iterdir())]
 
 
+def stored_vector_ids(kb: KnowledgeBase) -> set[int]:
+    """The chunk ids the vector store holds vectors for, read from the store itself."""
+    dense, _ = kb.indexes()
+    if kb.meta["vector_store"] == "faiss":
+        return set(dense.ids().tolist())
+    rows = dense.client.query(dense.collection, filter="", output_fields=["chunk_id"], limit=16_384)
+    return {row["chunk_id"] for row in rows}
+
+
 def _snapshot(kb: KnowledgeBase) -> tuple:
     docs = [(d.name, d.sha256, d.n_chunks) for d in kb.documents()]
     hits = [(h.chunk.id, round(h.score, 6)) for h in search(kb, "vector database", SearchConfig(top_k=10)).hits]
     return docs, hits, kb.meta["generation"]
 
 
-def test_add_dedup_search_remove(home: Path, corpus: Path) -> None:
-    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+def test_add_dedup_search_remove(home: Path, corpus: Path, vector_store: dict[str, str]) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm", **vector_store))
     report = add_documents(kb, _files(corpus))
     assert sorted(n for n, _, _ in report.added) == sorted(p.name for p in corpus.iterdir())
     assert not report.failed and not report.duplicates
@@ -55,8 +64,9 @@ def test_add_dedup_search_remove(home: Path, corpus: Path) -> None:
         remove_document(kb, "bm25.txt")
 
 
-def test_a_file_edited_since_it_was_added_replaces_its_old_version(home: Path, tmp_path: Path) -> None:
-    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+def test_a_file_edited_since_it_was_added_replaces_its_old_version(home: Path, tmp_path: Path, vector_store: dict[str,
+        str]) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm", **vector_store))
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "server.md").write_text("The server listens on port 8080 by default.")
@@ -73,7 +83,7 @@ def test_a_file_edited_since_it_was_added_replaces_its_old_version(home: Path, t
     port = search(kb, "which port does the server listen on", SearchConfig(top_k=5)).hits
     assert "9090" in port[0].chunk.text and all("8080" not in h.chunk.text for h in port)
     chunk_ids = {row[0] for row in kb.db.execute("SELECT id FROM chunks")}
-    assert set(kb.indexes()[0].ids().tolist()) == chunk_ids  # the old version's vectors went too
+    assert stored_vector_ids(kb) == chunk_ids  # the old version's vectors went too
     # An upload is not a version of anything: a second "server.md" is a second document.
     upload = SourceFile("server.md", b"Port 7070 on the staging server.", "upload:server.md")
     add_documents(kb, [upload])
@@ -145,8 +155,9 @@ def test_a_chinese_question_to_an_english_only_embedder_says_how_to_fix_it(home:
     assert search(kb, "BM25 的 k1 和 b 通常取什么值？", SearchConfig(mode="bm25")).warnings == []  # no embedder
 
 
-def test_failure_during_commit_leaves_kb_unchanged(home: Path, corpus: Path, monkeypatch) -> None:
-    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+def test_failure_during_commit_leaves_kb_unchanged(home: Path, corpus: Path, monkeypatch, vector_store: dict[str,
+        str]) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm", **vector_store))
     first, rest = _files(corpus)[:2], _files(corpus)[2:]
     add_documents(kb, first)
     before = _snapshot(kb)
@@ -174,8 +185,8 @@ def test_bad_file_in_batch(home: Path, corpus: Path) -> None:
     assert len(lenient.added) == 4 and lenient.failed[0][0] == "broken.pdf"
 
 
-def test_concurrent_writers_lose_nothing(home: Path) -> None:
-    KnowledgeBase.create(home, "t", Settings(embedder="minilm")).close()
+def test_concurrent_writers_lose_nothing(home: Path, vector_store: dict[str, str]) -> None:
+    KnowledgeBase.create(home, "t", Settings(embedder="minilm", **vector_store)).close()
     errors: list[BaseException] = []
 
     def writer(i: int) -> None:
@@ -226,8 +237,9 @@ def test_a_file_another_writer_stored_meanwhile_is_a_duplicate_not_an_error(
     assert len(dense) == len(bm25) == kb.chunk_count() == 2  # the skipped file's vectors too
 
 
-def test_reembed_changes_dimension_without_crashing(home: Path, corpus: Path, tei: TEIStub) -> None:
-    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+def test_reembed_changes_dimension_without_crashing(home: Path, corpus: Path, tei: TEIStub, vector_store: dict[str,
+        str]) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm", **vector_store))
     add_documents(kb, _files(corpus))
     assert kb.meta["dim"] == 384
     assert reembed(kb, f"tei:{tei.url}") == kb.chunk_count()

@@ -23,6 +23,7 @@ from aipath.app.settings import AppSettings
 from aipath.app.uploads import UploadRejected, read_upload
 from aipath.rag.answer import Answer, answer_stream
 from aipath.rag.embeddings import EmbeddingError
+from aipath.rag.errors import VectorStoreError
 from aipath.rag.ingest import add_documents, remove_document
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings, list_knowledge_bases
 from aipath.rag.retriever import Hit, SearchConfig, search
@@ -92,6 +93,10 @@ def create_app(settings: AppSettings) -> FastAPI:
     async def api_error(_: Request, exc: APIError) -> JSONResponse:
         return _error(exc.status, exc.message, exc.kind)
 
+    @app.exception_handler(VectorStoreError)
+    async def milvus_error(_: Request, exc: VectorStoreError) -> JSONResponse:
+        return _error(503, str(exc), "vector_store_unavailable")
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
@@ -117,7 +122,8 @@ def create_app(settings: AppSettings) -> FastAPI:
     def create_kb(body: CreateKB) -> KBInfo:
         try:
             config = Settings(body.embedder, body.index, body.chunker, body.chunk_tokens,
-                              body.chunk_overlap, body.dense_window_tokens)
+                              body.chunk_overlap, body.dense_window_tokens, body.vector_store,
+                              settings.milvus_uri if body.vector_store == "milvus" else "")
         except AssertionError as exc:
             raise APIError(400, str(exc)) from exc
         try:
@@ -133,7 +139,7 @@ def create_app(settings: AppSettings) -> FastAPI:
         with lock:
             meta = kb.meta
             return KBInfo(name=name, documents=len(kb.documents()), chunks=kb.chunk_count(),
-                          embedder=meta.get("embedder_name") or meta["embedder"], index=meta["index"])
+                          embedder=meta.get("embedder_name") or meta["embedder"], index=kb.index_label())
 
     @app.delete("/v1/kb/{name}", status_code=204)
     def drop_kb(name: str) -> None:
@@ -236,6 +242,6 @@ def _sse(events: Iterator[str | Answer]) -> Iterator[str]:
             else:
                 payload = {"type": "delta", "text": event}
             yield f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
-    except (BackendError, KnowledgeBaseError) as exc:
+    except (BackendError, KnowledgeBaseError, VectorStoreError) as exc:
         yield f"data: {json.dumps({'type': 'error', 'message': str(exc)})}\n\n"
     yield "data: [DONE]\n\n"

@@ -28,6 +28,9 @@ class CreateKB(BaseModel):
     chunk_overlap: int = Field(CHUNK_OVERLAP, ge=0, le=512)
     dense_window_tokens: int = Field(WINDOW_TOKENS, ge=0, le=2048, description=(
         "Embed each chunk as sentence windows of at most this many tokens; 0: whole chunks."))
+    vector_store: Literal["faiss", "milvus"] = Field("faiss", description=(
+        "faiss: files beside the knowledge base; milvus: the server's Milvus (`aipath serve "
+        "--milvus-uri`), else a Milvus Lite file inside the knowledge base."))
 
 
 class KBInfo(BaseModel):
@@ -35,7 +38,7 @@ class KBInfo(BaseModel):
     documents: int
     chunks: int
     embedder: str
-    index: str
+    index: str = Field(description='The vector index: "flat", "hnsw", or "milvus flat @ URI".')
 
 
 class DocumentInfo(BaseModel):

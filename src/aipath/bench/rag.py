@@ -8,7 +8,9 @@
 2. Query latency p50/p95 through the real ``search()`` path for bm25, dense and hybrid on
    synthetic knowledge bases of 10k and 100k chunks (Zipf-distributed words, random unit
    vectors — the scale is what matters here — four per chunk, as a default 600-token chunk
-   has up to four dense windows), with rank_bm25 scoring the same corpus.
+   has up to four dense windows), with rank_bm25 scoring the same corpus; with
+   ``--vector-stores faiss,milvus``, the same knowledge base with its vectors in Milvus Lite,
+   as a ratio to FAISS.
 3. Peak resident memory after each stage.
 """
 
@@ -26,7 +28,6 @@ import numpy as np
 
 from aipath.rag import store
 from aipath.rag.bm25_index import BM25Index
-from aipath.rag.dense_index import DenseIndex
 from aipath.rag.kb import KnowledgeBase, Settings
 from aipath.rag.retriever import SearchConfig, search
 from aipath.rag.text_analysis import analyze
@@ -129,15 +130,17 @@ def _zipf_corpus(n: int, seed: int) -> list[str]:
 WINDOWS_PER_CHUNK = 4  # dense windows a default chunk has: 2.5–4.0 on the eight labelled sets
 
 
-def synthetic_kb(home: Path, n: int, embedder: str, index: str) -> tuple[KnowledgeBase, list[str]]:
-    kb = KnowledgeBase.create(home, f"bench{n}", Settings(embedder=embedder, index=index))
+def synthetic_kb(home: Path, n: int, embedder: str, index: str,
+                 vector_store: str = "faiss") -> tuple[KnowledgeBase, list[str]]:
+    kb = KnowledgeBase.create(home, f"bench{n}-{vector_store}",
+                              Settings(embedder=embedder, index=index, vector_store=vector_store))
     texts = _zipf_corpus(n, seed=n)
     vectors = np.random.default_rng(0).standard_normal((n * WINDOWS_PER_CHUNK, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     with kb.transaction():
         doc = store.insert_document(kb.db, "synthetic", "synthetic", f"sha{n}", 0, "", "")
         ids = store.insert_chunks(kb.db, doc, [(t, 0, 0, None, "", t.split()) for t in texts])
-        dense = DenseIndex(384, index)
+        dense = kb.vectors.fresh(384)
         dense.add(np.repeat(ids, WINDOWS_PER_CHUNK).tolist(), vectors)
         ids, terms = store.all_terms(kb.db)
         kb.commit_generation(dense, BM25Index().build(ids, terms), embedder=embedder,
@@ -155,30 +158,45 @@ def _latencies(fn: Callable[[str], object], queries: list[str]) -> tuple[float, 
     return statistics.median(times), times[int(0.95 * (len(times) - 1))]
 
 
-def query_latency(sizes: list[int], n_queries: int, embedder: str, index: str = "flat") -> list[Row]:
+def query_latency(sizes: list[int], n_queries: int, embedder: str, index: str = "flat",
+                  vector_stores: tuple[str, ...] = ("faiss",)) -> list[Row]:
     from rank_bm25 import BM25Okapi
 
     rows = []
-    rng = np.random.default_rng(1)
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            started = time.perf_counter()
-            kb, texts = synthetic_kb(Path(tmp), n, embedder, index)
-            rows.append(Row(f"build {n // 1000}k-chunk index (bm25 + {index}, {WINDOWS_PER_CHUNK} vectors a chunk)",
-                            time.perf_counter() - started, "s", f"peak RSS {peak_rss_mb():.0f} MB"))
-            queries = [" ".join(texts[int(i)].split()[j] for j in (3, 17, 40))
-                       for i in rng.integers(0, n, n_queries)]
-            search(kb, queries[0], SearchConfig(mode="hybrid"))  # warm caches and the embedder
-            for mode in ("bm25", "dense", "hybrid"):
-                p50, p95 = _latencies(lambda q: search(kb, q, SearchConfig(mode=mode, top_k=10)), queries)
-                rows.append(Row(f"query {mode} @ {n // 1000}k ({index}): p50", p50, "ms"))
-                rows.append(Row(f"query {mode} @ {n // 1000}k ({index}): p95", p95, "ms"))
-            ours = _latencies(lambda q: kb.indexes()[1].search(q, 10), queries)[0]
+            baseline: dict[str, float] = {}  # the first store's p50 per mode, for the ratios
+            for vector_store in vector_stores:
+                started = time.perf_counter()
+                kb, texts = synthetic_kb(Path(tmp), n, embedder, index, vector_store)
+                where = index if vector_store == "faiss" else f"{vector_store} {index}"
+                rows.append(Row(f"build {n // 1000}k-chunk index (bm25 + {where}, {WINDOWS_PER_CHUNK} "
+                                "vectors a chunk)", time.perf_counter() - started, "s",
+                                f"peak RSS {peak_rss_mb():.0f} MB"))
+                queries = [" ".join(texts[int(i)].split()[j] for j in (3, 17, 40))
+                           for i in np.random.default_rng(n).integers(0, n, n_queries)]
+                rows += _search_latency(kb, queries, f"{n // 1000}k ({where})", baseline, vector_stores[0])
+                ours = _latencies(lambda q: kb.indexes()[1].search(q, 10), queries)[0]
+                kb.close()
             peer = BM25Okapi([t.split() for t in texts])
             theirs = _latencies(lambda q: np.argsort(-peer.get_scores(analyze(q)))[:10], queries[:20])[0]
             rows.append(Row(f"bm25 scoring only @ {n // 1000}k: aipath (bm25s) p50", ours, "ms"))
             rows.append(Row(f"bm25 scoring only @ {n // 1000}k: rank_bm25 p50", theirs, "ms",
                             f"aipath is {theirs / ours:.1f}x faster"))
-            kb.close()
     rows.append(Row("peak RSS (whole run)", peak_rss_mb(), "MB"))
+    return rows
+
+
+def _search_latency(kb: KnowledgeBase, queries: list[str], label: str, baseline: dict[str, float],
+                    baseline_store: str) -> list[Row]:
+    """p50/p95 of ``search()`` in each mode; the first store measured sets ``baseline``, and
+    later ones are given as a ratio to it."""
+    rows = []
+    search(kb, queries[0], SearchConfig(mode="hybrid"))  # warm caches and the embedder
+    for mode in ("bm25", "dense", "hybrid"):
+        p50, p95 = _latencies(lambda q: search(kb, q, SearchConfig(mode=mode, top_k=10)), queries)
+        ratio = f"{p50 / baseline[mode]:.2f}x {baseline_store}" if mode in baseline else ""
+        baseline.setdefault(mode, p50)
+        rows.append(Row(f"query {mode} @ {label}: p50", p50, "ms", ratio))
+        rows.append(Row(f"query {mode} @ {label}: p95", p95, "ms"))
     return rows

@@ -11,6 +11,8 @@ import os
 import typer
 
 from aipath.cli import bench, kb, labs, llm, qa, serve_llm
+from aipath.cli.common import print_error
+from aipath.rag.errors import VectorStoreError
 
 app = typer.Typer(
     name="aipath",
@@ -33,4 +35,8 @@ def main() -> None:
     # transformers' own "Loading weights" bar would break into our rich progress bars and
     # answers; loading from local files takes well under a second anyway.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    app()
+    try:
+        app()
+    except VectorStoreError as exc:  # any command that reads or writes vectors kept in Milvus
+        print_error(str(exc))
+        raise SystemExit(1) from None

@@ -24,6 +24,9 @@ def bench_rag(
     queries: int = typer.Option(100, help="Queries per mode and size."),
     embedder: str = typer.Option("minilm-int8", help="Query embedder for dense/hybrid latency."),
     index: str = typer.Option("flat", help="Vector index of the synthetic knowledge bases: flat or hnsw."),
+    vector_stores: str = typer.Option(
+        "faiss", help="Comma-separated vector stores to measure on the same data: faiss, milvus "
+                      "(Milvus Lite; given as a ratio to the first)."),
 ) -> None:
     """Ingestion throughput per embedder and query latency p50/p95 (bm25, dense, hybrid)
     at 10k and 100k chunks, with sentence-transformers and rank_bm25 as peers."""
@@ -37,7 +40,8 @@ def bench_rag(
     with console.status("embedding throughput…"):
         rows = embedding_throughput(chunks)
     with console.status("query latency…"):
-        rows += query_latency([int(s) for s in sizes.split(",")], queries, embedder, index)
+        rows += query_latency([int(s) for s in sizes.split(",")], queries, embedder, index,
+                              tuple(vector_stores.split(",")))
     for row in rows:
         table.add_row(row.what, f"{row.value:.1f}", row.unit, row.note)
     console.print(table)

@@ -38,8 +38,12 @@ def home_dir(home: Path | None) -> Path:
     return data_home(home)
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
+def print_error(message: str) -> None:
     err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    print_error(message)
     raise typer.Exit(code)
 
 

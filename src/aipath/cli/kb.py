@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -33,13 +34,24 @@ def create(
     dense_window_tokens: Annotated[int, typer.Option(
         help="Embed each chunk as sentence windows of at most this many tokens and score it "
              "by its best window; 0 embeds whole chunks.")] = WINDOW_TOKENS,
+    vector_store: Annotated[str, typer.Option(
+        help="Where the vectors live: faiss (files beside the knowledge base) or milvus (a "
+             "Milvus server given by --milvus-uri, else a Milvus Lite file inside the "
+             "knowledge base, which one process at a time may open).")] = "faiss",
+    milvus_uri: Annotated[str, typer.Option(
+        help="Milvus server for --vector-store milvus, e.g. http://localhost:19530; default "
+             "$AIPATH_MILVUS_URI (a token, if the server wants one, comes from "
+             "AIPATH_MILVUS_TOKEN).")] = "",
     home: HomeOption = None,
 ) -> None:
     """Create an empty knowledge base."""
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings
 
+    if vector_store == "milvus" and not milvus_uri:
+        milvus_uri = os.environ.get("AIPATH_MILVUS_URI", "")
     with user_errors(AssertionError):
-        settings = Settings(embedder, index, chunker, chunk_tokens, overlap, dense_window_tokens)
+        settings = Settings(embedder, index, chunker, chunk_tokens, overlap, dense_window_tokens,
+                            vector_store, milvus_uri)
     with user_errors(KnowledgeBaseError):
         KnowledgeBase.create(home_dir(home), name, settings).close()
     console.print(f"Created knowledge base [bold]{name}[/]. Next: `aipath kb add {name} PATH…`")
@@ -131,7 +143,7 @@ def list_(home: HomeOption = None) -> None:
         kb = KnowledgeBase(root, kb_name)
         meta = kb.meta
         table.add_row(kb_name, str(len(kb.documents())), str(kb.chunk_count()),
-                      meta.get("embedder_name") or meta["embedder"], meta["index"])
+                      meta.get("embedder_name") or meta["embedder"], kb.index_label())
         kb.close()
     console.print(table)
 

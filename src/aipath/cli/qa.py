@@ -137,6 +137,10 @@ def serve(
     llm_url: LLMUrlOption = None,
     llm_model: LLMModelOption = None,
     llm_key: LLMKeyOption = None,
+    milvus_uri: Annotated[str, typer.Option(
+        envvar="AIPATH_MILVUS_URI",
+        help="Milvus server (http://HOST:19530) for knowledge bases created through the API "
+             "with vector_store milvus; without it they use a Milvus Lite file each.")] = "",
     home: HomeOption = None,
 ) -> None:
     """Serve the document-QA REST API (OpenAPI docs at /docs)."""
@@ -147,7 +151,8 @@ def serve(
     from aipath.config import LLMEndpoint
 
     settings = AppSettings(home=home_dir(home), max_upload_bytes=max_upload_mb * 1024 * 1024,
-                           llm=LLMEndpoint.from_env(llm_url, llm_model, llm_key))
+                           llm=LLMEndpoint.from_env(llm_url, llm_model, llm_key),
+                           milvus_uri=milvus_uri)
     console.print(f"Document QA API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 

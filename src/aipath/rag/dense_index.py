@@ -85,13 +85,7 @@ class DenseIndex:
             return []
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
         top = self._flat_ranking(query[0]) if self.kind == "flat" else self._graph_ranking(query)
-        fetch = 2 * k  # a chunk has a window or two: usually one round is enough
-        while True:  # ask for more vectors until k distinct ids turn up (or all were seen)
-            fetch = min(fetch, len(self))
-            best = _best_per_id(top(fetch))
-            if len(best) >= k or fetch == len(self):
-                return best[:k]
-            fetch *= 4
+        return best_distinct(top, k, len(self))
 
     def _graph_ranking(self, query: np.ndarray) -> Callable[[int], list[tuple[int, float]]]:
         """The best ``n`` vectors' (id, score) for any ``n``; each call searches the graph."""
@@ -159,6 +153,20 @@ class DenseIndex:
         index = cls(raw.d, kind)
         index._index = raw
         return index
+
+
+def best_distinct(top: Callable[[int], list[tuple[int, float]]], k: int,
+                  rows: int) -> list[tuple[int, float]]:
+    """The ``k`` best distinct ids, from ``top(n)``: the best ``n`` of at most ``rows``
+    vectors as (id, score), best first, where an id repeats once per window."""
+    fetch = 2 * k  # a chunk has a window or two: usually one round is enough
+    while True:  # ask for more vectors until k distinct ids turn up (or all were seen)
+        fetch = min(fetch, rows)
+        hits = top(fetch)
+        best = _best_per_id(hits)
+        if len(best) >= k or len(hits) < fetch or fetch == rows:
+            return best[:k]
+        fetch *= 4
 
 
 def _best_per_id(hits: list[tuple[int, float]]) -> list[tuple[int, float]]:

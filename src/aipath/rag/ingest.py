@@ -19,7 +19,6 @@ import numpy as np
 from aipath.rag import store
 from aipath.rag.bm25_index import BM25Index
 from aipath.rag.chunking import make_chunker
-from aipath.rag.dense_index import DenseIndex
 from aipath.rag.document import Chunk, Document
 from aipath.rag.embeddings import (ENGLISH_ONLY, Embedder, auto_embedder_spec, get_embedder,
                                    needs_multilingual)
@@ -149,7 +148,7 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
         parsed = _still_new(kb, parsed, report)
         if not parsed:
             return report
-        dense = _current_dense(kb, embedder.dim)
+        dense = kb.vectors.writer(embedder.dim)
         dense.remove([cid for item in parsed if item.replaces
                       for cid in _delete_document(kb, item.replaces.id)])
         chunk_id: dict[int, int] = {}  # index among the batch's chunks → its new id
@@ -211,7 +210,7 @@ def remove_missing(kb: KnowledgeBase, folders: list[Path]) -> list[store.Documen
 
 def _remove_and_commit(kb: KnowledgeBase, doc_ids: list[int]) -> None:
     """Delete documents and commit a generation without their vectors (inside a transaction)."""
-    dense = _current_dense(kb, kb.meta["dim"])
+    dense = kb.vectors.writer(kb.meta["dim"])
     dense.remove([cid for doc_id in doc_ids for cid in _delete_document(kb, doc_id)])
     kb.commit_generation(dense, _rebuilt_bm25(kb))
 
@@ -230,7 +229,7 @@ def reembed(kb: KnowledgeBase, spec: str, progress: Progress = _noop) -> int:
     generation = kb.meta["generation"]
     ids, sections = store.all_chunk_sections(kb.db)
     owners, vectors = _embed_windows(embedder, sections, kb.meta.get("dense_window_tokens", 0), progress)
-    dense = DenseIndex(embedder.dim, kb.meta["index"])
+    dense = kb.vectors.fresh(embedder.dim)
     dense.add([ids[i] for i in owners], vectors)
     with kb.transaction():
         if kb.meta["generation"] != generation:
@@ -265,12 +264,6 @@ def _embed(embedder, texts: list[str], progress: Progress, batch: int = 256) -> 
         parts.append(embedder.embed(texts[start:start + batch], kind="passage"))
         progress("embed", min(start + batch, len(texts)), len(texts))
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
-
-
-def _current_dense(kb: KnowledgeBase, dim: int) -> DenseIndex:
-    """A private copy of the committed dense index (the cached one keeps serving reads)."""
-    path = kb.generation_dir(kb.meta["generation"]) / "dense.faiss"
-    return DenseIndex.load(path, kb.meta["index"]) if path.exists() else DenseIndex(dim, kb.meta["index"])
 
 
 def _rebuilt_bm25(kb: KnowledgeBase) -> BM25Index:

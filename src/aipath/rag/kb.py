@@ -4,11 +4,13 @@ On disk, under ``<home>/kb/<name>/``::
 
     kb.sqlite          settings, documents, chunks (ids, text, offsets, BM25 terms)
     gen/<N>/dense.faiss, gen/<N>/bm25/    the index files matching generation N
+    milvus.db          the vectors, for a knowledge base kept in Milvus Lite
     lock               writers take an exclusive flock on it
 
 A change (add, delete, re-embed) builds generation N+1's files beside N's, then flips
 ``meta.generation`` to N+1 in the same SQLite transaction that changes the rows. A crash
-or an error before that commit leaves N — rows and files — exactly as it was.
+or an error before that commit leaves N — rows and files — exactly as it was. Vectors kept
+in Milvus follow the same rule (``aipath.rag.vector_store``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import re
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,15 +28,14 @@ from typing import Any
 from aipath.rag import store
 from aipath.rag.bm25_index import BM25Index
 from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS, WINDOW_TOKENS
-from aipath.rag.dense_index import INDEX_KINDS, DenseIndex
+from aipath.rag.dense_index import INDEX_KINDS
 from aipath.rag.embeddings import Embedder, get_embedder
+from aipath.rag.errors import KnowledgeBaseError
 from aipath.rag.script import language_of
+from aipath.rag.vector_store import (VECTOR_STORES, VectorChanges, VectorIndex, is_server,
+                                     vector_store)
 
 _NAME = re.compile(r"^[\w][\w.-]{0,63}$")
-
-
-class KnowledgeBaseError(ValueError):
-    """A user-facing problem with a knowledge base (missing, exists, bad name, …)."""
 
 
 def kb_root(home: Path) -> Path:
@@ -63,9 +65,17 @@ class Settings:
     chunk_tokens: int = CHUNK_TOKENS
     chunk_overlap: int = CHUNK_OVERLAP
     dense_window_tokens: int = WINDOW_TOKENS  # 0: one vector per chunk (see ``aipath.rag.windows``)
+    vector_store: str = "faiss"  # faiss (files beside the knowledge base) | milvus
+    milvus_uri: str = ""  # a Milvus server (http://host:19530); empty: a Milvus Lite file inside
 
     def __post_init__(self) -> None:
         assert self.index in INDEX_KINDS, f"index must be one of {INDEX_KINDS}"
+        assert self.vector_store in VECTOR_STORES, f"vector store must be one of {VECTOR_STORES}"
+        assert not self.milvus_uri or self.vector_store == "milvus", (
+            "a Milvus URI needs --vector-store milvus")
+        assert not self.milvus_uri or is_server(self.milvus_uri), (
+            f"'{self.milvus_uri}' is not a Milvus server URI (http://HOST:19530); leave it out "
+            "to keep the vectors in a Milvus Lite file inside the knowledge base")
         assert self.chunk_tokens >= 16, "chunk size must be at least 16 tokens"
         assert 0 <= self.chunk_overlap < self.chunk_tokens, (
             f"overlap ({self.chunk_overlap}) must be at least 0 and smaller than the chunk "
@@ -81,8 +91,9 @@ class KnowledgeBase:
             raise KnowledgeBaseError(
                 f"knowledge base '{name}' does not exist; create it with `aipath kb create {name}`")
         self.db = store.connect(self.path / "kb.sqlite")
+        self.vectors = vector_store(self)
         self._loaded_generation = -1
-        self._dense: DenseIndex | None = None
+        self._dense: VectorIndex | None = None
         self._bm25: BM25Index | None = None
         self._language: tuple[int, str] = (-1, "en")  # (generation, its text's language)
 
@@ -95,20 +106,25 @@ class KnowledgeBase:
         path.mkdir(parents=True, exist_ok=True)
         settings = settings or Settings()
         db = store.connect(path / "kb.sqlite")
+        prefix = f"aipath_{uuid.uuid4().hex}"  # its Milvus collections', unique on a shared server
         store.set_meta(db, embedder=settings.embedder, index=settings.index,
                        chunker=settings.chunker, chunk_tokens=settings.chunk_tokens,
                        chunk_overlap=settings.chunk_overlap,
                        dense_window_tokens=settings.dense_window_tokens, generation=0, dim=0,
-                       embedder_name="")
+                       embedder_name="", last_chunk_id=0, vector_store=settings.vector_store,
+                       milvus_uri=settings.milvus_uri, milvus_prefix=prefix,
+                       milvus_collection=f"{prefix}_g0")
         db.close()
         return cls(home, name)
 
-    @staticmethod
-    def drop(home: Path, name: str) -> None:
-        path = kb_root(home) / check_name(name)
-        if not (path / "kb.sqlite").exists():
-            raise KnowledgeBaseError(f"knowledge base '{name}' does not exist")
-        shutil.rmtree(path)
+    @classmethod
+    def drop(cls, home: Path, name: str) -> None:
+        kb = cls(home, name)
+        try:
+            kb.vectors.drop()
+        finally:
+            kb.close()
+        shutil.rmtree(kb.path)
 
     def close(self) -> None:
         self.db.close()
@@ -116,6 +132,13 @@ class KnowledgeBase:
     @property
     def meta(self) -> dict[str, Any]:
         return store.get_meta(self.db)
+
+    def index_label(self) -> str:
+        """The vector index in a word or three: "flat", "milvus hnsw @ http://host:19530"."""
+        meta = self.meta
+        if meta.get("vector_store", "faiss") == "faiss":
+            return meta["index"]
+        return f"milvus {meta['index']} @ {meta['milvus_uri'] or 'milvus.db'}"
 
     @contextmanager
     def write_lock(self) -> Iterator[None]:
@@ -131,14 +154,12 @@ class KnowledgeBase:
     def generation_dir(self, generation: int) -> Path:
         return self.path / "gen" / str(generation)
 
-    def indexes(self) -> tuple[DenseIndex | None, BM25Index]:
+    def indexes(self) -> tuple[VectorIndex | None, BM25Index]:
         """The indexes of the committed generation, reloaded when another writer moved on."""
         generation = self.meta["generation"]
         if generation != self._loaded_generation:
             folder = self.generation_dir(generation)
-            dense_path = folder / "dense.faiss"
-            self._dense = (DenseIndex.load(dense_path, self.meta["index"])
-                           if dense_path.exists() else None)
+            self._dense = self.vectors.reader()
             self._bm25 = (BM25Index.load(folder / "bm25") if (folder / "bm25").exists()
                           else BM25Index())
             self._loaded_generation = generation
@@ -151,7 +172,7 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"knowledge base '{self.name}' is empty; add documents first")
         return get_embedder(spec)
 
-    def commit_generation(self, dense: DenseIndex | None, bm25: BM25Index, **meta: Any) -> None:
+    def commit_generation(self, dense: VectorChanges | None, bm25: BM25Index, **meta: Any) -> None:
         """Write the new generation's files, then flip to it inside the open transaction.
 
         Must be called inside ``BEGIN IMMEDIATE`` under ``write_lock``; the caller commits.
@@ -162,7 +183,7 @@ class KnowledgeBase:
         shutil.rmtree(folder, ignore_errors=True)  # debris of a crashed attempt
         folder.mkdir(parents=True)
         if dense is not None:
-            dense.save(folder / "dense.faiss")
+            meta |= self.vectors.stage(dense, folder)
         bm25.save(folder / "bm25")
         store.set_meta(self.db, generation=new, **meta)
 
@@ -176,14 +197,25 @@ class KnowledgeBase:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with self.write_lock():
+            self.vectors.settle()  # what a crashed writer left
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
                 self.db.execute("ROLLBACK")
+                self._settle_after_failure()
                 raise
             self.db.execute("COMMIT")
+            self.vectors.settle()
             self.prune_generations()
+
+    def _settle_after_failure(self) -> None:
+        """Tidy the vectors a failed change staged; if that fails too (Milvus gone, often the
+        first failure's cause), the next change tidies them, and searches skip them meanwhile."""
+        try:
+            self.vectors.settle()
+        except Exception:  # noqa: BLE001 - the change's own error is the one to report
+            pass
 
     # ---- reading ---------------------------------------------------------------------
     def documents(self) -> list[store.DocumentRow]:

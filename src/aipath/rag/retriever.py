@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from aipath.rag import fusion, store
-from aipath.rag.dense_index import DenseIndex
 from aipath.rag.embeddings import ENGLISH_ONLY, needs_multilingual
 from aipath.rag.glossary import chinese_glosses, english_glosses, english_rendering, translations
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
 from aipath.rag.rerank import Reranker
 from aipath.rag.script import IDEOGRAPH, language_of
 from aipath.rag.text_analysis import analyze
+from aipath.rag.vector_store import VectorIndex
 
 MODES = ("hybrid", "bm25", "dense")
 
@@ -84,7 +84,7 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     keywords = bm25_query(kb, query)
     bm25_hits = bm25_index.search(keywords, config.depth) if config.mode != "dense" else []
     dense_hits, vector = [], None
-    if config.mode != "bm25" and dense_index is not None and len(dense_index):
+    if config.mode != "bm25" and dense_index is not None:
         vectors = query_vectors(kb, query)
         vector = _standing_vector(vectors)
         if len(vector) != dense_index.dim:
@@ -145,11 +145,17 @@ def _standing_vector(vectors: dict[str, np.ndarray]) -> np.ndarray:
     return vectors.get("en", next(iter(vectors.values())))
 
 
-def _dense_search(kb: KnowledgeBase, dense_index: DenseIndex, vectors: dict[str, np.ndarray],
+def _dense_search(kb: KnowledgeBase, dense_index: VectorIndex, vectors: dict[str, np.ndarray],
                   depth: int) -> fusion.Ranking:
-    """One search per vector; with two, each chunk keeps the score of its own language's."""
+    """One search per vector; with two, each chunk keeps the score of its own language's.
+
+    Only chunks that SQLite holds count: a Milvus collection, shared by every generation,
+    may briefly hold vectors of chunks being added or deleted (``aipath.rag.vector_store``).
+    """
     if len(vectors) == 1:
-        return dense_index.search(next(iter(vectors.values())), depth)
+        hits = dense_index.search(next(iter(vectors.values())), depth)
+        stored = store.existing_chunk_ids(kb.db, [cid for cid, _ in hits])
+        return [(cid, score) for cid, score in hits if cid in stored]
     scores = {language: dict(dense_index.search(vector, depth)) for language, vector in vectors.items()}
     rows = store.get_chunks(kb.db, list(set().union(*scores.values())))
     merged = {cid: score for cid, row in rows.items()
@@ -183,7 +189,8 @@ def bm25_query(kb: KnowledgeBase, query: str) -> str:
     asked_in = language_of(query)
     if kb.text_language() == asked_in:
         return query
-    return f"{query} {english_glosses(query) if asked_in == 'zh' else chinese_glosses(query)}"
+    glosses = english_glosses(query) if asked_in == "zh" else chinese_glosses(query)
+    return f"{query} {glosses}" if glosses else query
 
 
 def query_terms(query: str, keywords: str, language: str) -> set[str]:

@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     terms TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+-- Chunk ids whose vectors a Milvus collection must still drop: written in the transaction
+-- that deletes the chunks, emptied once Milvus has done it (``aipath.rag.vector_store``).
+CREATE TABLE IF NOT EXISTS vector_deletes (chunk_id INTEGER PRIMARY KEY);
 """
 
 
@@ -117,14 +120,21 @@ def insert_document(db: sqlite3.Connection, name: str, source: str, sha256: str,
 
 def insert_chunks(db: sqlite3.Connection, doc_id: int,
                   rows: list[tuple[str, int, int, int | None, str, list[str]]]) -> list[int]:
-    """Insert (text, start, end, page, heading, terms) rows; return their new ids."""
-    ids = []
-    for ord_, (text, start, end, page, heading, terms) in enumerate(rows):
-        cursor = db.execute(
-            "INSERT INTO chunks(doc_id, ord, text, start, end, page, heading, terms) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (doc_id, ord_, text, start, end, page, heading, " ".join(terms)))
-        ids.append(int(cursor.lastrowid))
+    """Insert (text, start, end, page, heading, terms) rows; return their new ids.
+
+    A chunk id is never given out twice, even after its chunk is deleted (``meta.last_chunk_id``
+    is the high-water mark): a vector store that drops vectors after the commit, or keeps
+    those of a crashed write, can then never pin them on another chunk.
+    """
+    last = max(get_meta(db).get("last_chunk_id", 0),
+               db.execute("SELECT COALESCE(MAX(id), 0) FROM chunks").fetchone()[0])
+    ids = list(range(last + 1, last + 1 + len(rows)))
+    db.executemany(
+        "INSERT INTO chunks(id, doc_id, ord, text, start, end, page, heading, terms) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(chunk_id, doc_id, ord_, text, start, end, page, heading, " ".join(terms))
+         for ord_, (chunk_id, (text, start, end, page, heading, terms)) in enumerate(zip(ids, rows))])
+    set_meta(db, last_chunk_id=ids[-1] if ids else last)
     return ids
 
 
@@ -135,6 +145,13 @@ def all_terms(db: sqlite3.Connection) -> tuple[list[int], list[list[str]]]:
 
 def chunk_ids_of(db: sqlite3.Connection, doc_id: int) -> list[int]:
     return [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+
+
+def existing_chunk_ids(db: sqlite3.Connection, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    return {row[0] for row in db.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", ids)}
 
 
 def get_chunks(db: sqlite3.Connection, ids: list[int]) -> dict[int, ChunkRow]:

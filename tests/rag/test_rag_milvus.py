@@ -1,0 +1,240 @@
+"""Milvus as the vector store (Milvus Lite in a file): the same answers as FAISS, and
+changes that stay atomic although Milvus and SQLite commit separately.
+
+The knowledge-base tests of test_rag_kb.py that matter for both stores (add, replace,
+failure during commit, concurrent writers, re-embedding) also run on Milvus through the
+``vector_store`` fixture; these are the Milvus-only ones.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from aipath.app.api import create_app
+from aipath.app.settings import AppSettings
+from aipath.rag import bm25_index
+from aipath.rag.dense_index import DenseIndex
+from aipath.rag.errors import VectorStoreError
+from aipath.rag.ingest import SourceFile, add_documents, reembed, remove_document
+from aipath.rag.kb import KnowledgeBase, Settings
+from aipath.rag.milvus_index import MilvusIndex, client, release
+from aipath.rag.retriever import SearchConfig, search
+from aipath.rag.vector_store import MilvusStore
+
+from .conftest import CORPUS
+from .test_rag_kb import _files, _snapshot, stored_vector_ids
+
+
+def _unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    rows = rng.normal(size=(n, dim)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.fixture()
+def milvus_kb(home: Path, corpus: Path, milvus_settings: dict[str, str]) -> KnowledgeBase:
+    kb = KnowledgeBase.create(home, "m", Settings(embedder="minilm", **milvus_settings))
+    add_documents(kb, _files(corpus))
+    return kb
+
+
+@pytest.fixture()
+def milvus_uri(tmp_path: Path, milvus_settings: dict[str, str]) -> str:
+    return milvus_settings["milvus_uri"] or str(tmp_path / "v.db")
+
+
+def _collections(kb: KnowledgeBase) -> list[str]:
+    prefix = kb.meta["milvus_prefix"]
+    return sorted(n for n in client(kb.vectors.uri).list_collections() if n.startswith(prefix))
+
+
+def _collection_name() -> str:
+    return f"test_{uuid.uuid4().hex}"  # a shared server may hold earlier runs' collections
+
+
+@pytest.mark.parametrize("k", [1, 5, 40])
+def test_flat_search_equals_faiss_exact_search(milvus_uri: str, k: int) -> None:
+    """Several vectors a chunk id (dense windows): each id once, scored by its best vector."""
+    rng = np.random.default_rng(k)
+    vectors, ids = _unit_rows(rng, 300, 16), rng.integers(0, 120, size=300).tolist()
+    milvus = MilvusIndex(milvus_uri, _collection_name(), 16)
+    milvus.create()
+    milvus.insert(ids, vectors)
+    faiss = DenseIndex(16)
+    faiss.add(ids, vectors)
+    assert len(milvus) == len(faiss) == 300
+    for query in _unit_rows(rng, 5, 16):
+        ours, exact = milvus.search(query, k), faiss.search(query, k)
+        assert [i for i, _ in ours] == [i for i, _ in exact]
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in exact], rtol=0, atol=1e-5)
+
+
+def test_hnsw_search_scores_exactly_and_finds_the_true_neighbours(milvus_uri: str) -> None:
+    rng = np.random.default_rng(0)
+    vectors = _unit_rows(rng, 500, 16)
+    milvus = MilvusIndex(milvus_uri, _collection_name(), 16, kind="hnsw")
+    milvus.create()
+    milvus.insert(list(range(500)), vectors)
+    found = 0
+    for query in _unit_rows(rng, 10, 16):
+        hits = milvus.search(query, 10)
+        exact = set(np.argsort(-(vectors @ query))[:10].tolist())
+        np.testing.assert_allclose([s for _, s in hits], [vectors[i] @ query for i, _ in hits], atol=1e-5)
+        found += len(exact & {i for i, _ in hits})
+    assert found / 100 >= 0.95
+
+
+def test_milvus_and_faiss_knowledge_bases_rank_the_same(home: Path, corpus: Path,
+                                                       milvus_settings: dict[str, str]) -> None:
+    results = []
+    for name, settings in (("faiss", {}), ("milvus", milvus_settings)):
+        kb = KnowledgeBase.create(home, name, Settings(embedder="minilm", **settings))
+        add_documents(kb, _files(corpus))
+        hits = search(kb, "similarity search of dense vectors", SearchConfig(top_k=10)).hits
+        results.append([(h.chunk.text, round(h.score, 5), round(h.dense, 5)) for h in hits])
+    assert results[0] == results[1] and len(results[0]) == 4
+
+
+def test_chunk_ids_are_never_given_out_twice(milvus_kb: KnowledgeBase) -> None:
+    before = max(stored_vector_ids(milvus_kb))
+    remove_document(milvus_kb, "lora.html")  # the last document: its ids were the highest
+    report = add_documents(milvus_kb, [SourceFile("new.txt", b"A new note about LoRA ranks.")])
+    new_ids = {row[0] for row in milvus_kb.db.execute("SELECT id FROM chunks WHERE doc_id = ?",
+                                                       (report.added[0][1],))}
+    assert min(new_ids) > before
+    assert stored_vector_ids(milvus_kb) == {r[0] for r in milvus_kb.db.execute("SELECT id FROM chunks")}
+
+
+def test_a_crash_after_a_delete_commits_is_tidied_by_the_next_change(
+        milvus_kb: KnowledgeBase, monkeypatch) -> None:
+    """The rows are gone but Milvus still holds their vectors (the process died before
+    ``settle``): searches skip them, and the next change drops them."""
+    settle = MilvusStore.settle
+    monkeypatch.setattr(MilvusStore, "settle", lambda self: None)
+    remove_document(milvus_kb, "faiss.md")
+    monkeypatch.setattr(MilvusStore, "settle", settle)
+    rows = {r[0] for r in milvus_kb.db.execute("SELECT id FROM chunks")}
+    assert stored_vector_ids(milvus_kb) > rows  # the deleted chunk's vectors are still there
+    assert milvus_kb.db.execute("SELECT COUNT(*) FROM vector_deletes").fetchone()[0] > 0
+    hits = search(milvus_kb, "FAISS similarity search", SearchConfig(mode="dense", top_k=10)).hits
+    assert len(hits) == 3 and all(h.chunk.source != "faiss.md" for h in hits)
+    add_documents(milvus_kb, [SourceFile("new.txt", b"Backups run every night.")])
+    assert stored_vector_ids(milvus_kb) == {r[0] for r in milvus_kb.db.execute("SELECT id FROM chunks")}
+    assert milvus_kb.db.execute("SELECT COUNT(*) FROM vector_deletes").fetchone()[0] == 0
+
+
+def test_vectors_of_a_failed_add_never_reach_a_search(milvus_kb: KnowledgeBase, monkeypatch) -> None:
+    """The add fails after Milvus took its vectors, and tidying fails too (Milvus gone): the
+    stray vectors, which match the question best, take no place in the results."""
+    before = _snapshot(milvus_kb)
+
+    def crash(self, folder):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bm25_index.BM25Index, "save", crash)
+    monkeypatch.setattr(KnowledgeBase, "_settle_after_failure", lambda self: None)
+    stray = SourceFile("stray.txt", b"Vector database: a database of vectors, for vector search.")
+    with pytest.raises(OSError, match="disk full"):
+        add_documents(milvus_kb, [stray])
+    monkeypatch.undo()
+    assert max(stored_vector_ids(milvus_kb)) > milvus_kb.meta["last_chunk_id"]
+    assert _snapshot(milvus_kb) == before
+    assert len(add_documents(milvus_kb, [stray]).added) == 1
+    assert stored_vector_ids(milvus_kb) == {r[0] for r in milvus_kb.db.execute("SELECT id FROM chunks")}
+
+
+def test_reembedding_fills_a_new_collection_and_drops_the_old(milvus_kb: KnowledgeBase) -> None:
+    old = _collections(milvus_kb)
+    before = search(milvus_kb, "BM25 parameters", SearchConfig(top_k=3)).hits[0].chunk.source
+    reembed(milvus_kb, "minilm-int8")
+    assert _collections(milvus_kb) == [milvus_kb.meta["milvus_collection"]] != old
+    assert search(milvus_kb, "BM25 parameters", SearchConfig(top_k=3)).hits[0].chunk.source == before
+
+
+def test_drop_removes_the_collections_and_the_name_can_be_used_again(
+        home: Path, milvus_kb: KnowledgeBase, milvus_settings: dict[str, str]) -> None:
+    prefix = milvus_kb.meta["milvus_prefix"]
+    assert _collections(milvus_kb)
+    KnowledgeBase.drop(home, "m")
+    assert not (home / "kb" / "m").exists()
+    again = KnowledgeBase.create(home, "m", Settings(embedder="minilm", **milvus_settings))
+    assert _collections(again) == []
+    assert len(add_documents(again, [SourceFile("a.txt", b"Hello vectors.")]).added) == 1
+    assert not any(n.startswith(prefix) for n in client(again.vectors.uri).list_collections())
+
+
+def _in_another_process(code: str, home: Path, **kwargs) -> subprocess.Popen | subprocess.CompletedProcess:
+    env = {**os.environ, "AIPATH_HOME": str(home)}
+    args = [sys.executable, "-c", textwrap.dedent(code)]
+    if kwargs.pop("background", False):
+        return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_lite_file_persists_and_a_second_process_is_told_what_to_do(home: Path, corpus: Path) -> None:
+    milvus_kb = KnowledgeBase.create(home, "m", Settings(embedder="minilm", vector_store="milvus"))
+    add_documents(milvus_kb, _files(corpus))
+    expected = search(milvus_kb, "BM25 parameters", SearchConfig(top_k=1)).hits[0].chunk.source
+    release(str(milvus_kb.path / "milvus.db"))  # this process lets go: Milvus Lite admits one
+    query = """
+        from aipath.cli import main; import sys
+        sys.argv = ["aipath", "query", "m", "BM25 parameters", "--top-k", "1"]
+        main()
+    """
+    reopened = _in_another_process(query, home)
+    assert reopened.returncode == 0, reopened.stderr
+    assert expected in reopened.stdout
+    holder = _in_another_process("""
+        import os, time
+        from pathlib import Path
+        from aipath.rag.kb import KnowledgeBase
+        KnowledgeBase(Path(os.environ["AIPATH_HOME"]), "m").indexes()
+        print("open", flush=True)
+        time.sleep(60)
+    """, home, background=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        kb = KnowledgeBase(home, "m")
+        with pytest.raises(VectorStoreError, match="one process at a time"):
+            kb.indexes()
+        refused = _in_another_process(query, home)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert "Milvus Lite serves one process at a time" in " ".join(refused.stderr.split())
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_settings_name_a_milvus_server_or_nothing(home: Path) -> None:
+    with pytest.raises(AssertionError, match="not a Milvus server URI"):
+        Settings(vector_store="milvus", milvus_uri="/etc/passwd.db")
+    with pytest.raises(AssertionError, match="needs --vector-store milvus"):
+        Settings(milvus_uri="http://localhost:19530")
+    kb = KnowledgeBase.create(home, "remote", Settings(vector_store="milvus", milvus_uri="http://127.0.0.1:9"))
+    assert kb.index_label() == "milvus flat @ http://127.0.0.1:9"
+    with pytest.raises(VectorStoreError, match="cannot reach Milvus at http://127.0.0.1:9"):
+        add_documents(kb, [SourceFile("a.txt", b"Hello vectors.")])
+    assert kb.documents() == []
+
+
+def test_the_api_keeps_a_milvus_knowledge_base(home: Path) -> None:
+    with TestClient(create_app(AppSettings(home=home, max_upload_bytes=4096))) as api:
+        made = api.post("/v1/kb", json={"name": "docs", "embedder": "minilm", "vector_store": "milvus"})
+        assert made.status_code == 201 and made.json()["index"] == "milvus flat @ milvus.db"
+        files = [("files", (n, t.encode(), "application/octet-stream")) for n, t in CORPUS.items()]
+        assert api.post("/v1/kb/docs/documents", files=files).status_code == 200
+        top = api.post("/v1/kb/docs/query", json={"query": "BM25 parameters k1", "top_k": 2}).json()
+        assert top["chunks"][0]["document"] == "bm25.txt" and top["chunks"][0]["dense"] > 0
+        bad = [("files", ("x.pdf", b"%PDF-1.7 broken", "application/pdf"))]
+        assert api.post("/v1/kb/docs/documents", files=bad).status_code == 400
+        assert api.get("/v1/kb/docs").json()["documents"] == 4
+        assert api.delete("/v1/kb/docs").status_code == 204
+        assert api.get("/v1/kb").json() == []
