@@ -9,8 +9,8 @@
    synthetic knowledge bases of 10k and 100k chunks (Zipf-distributed words, random unit
    vectors — the scale is what matters here — four per chunk, as a default 600-token chunk
    has up to four dense windows), with rank_bm25 scoring the same corpus; with
-   ``--vector-stores faiss,milvus``, the same knowledge base with its vectors in Milvus Lite,
-   as a ratio to FAISS.
+   ``--vector-stores faiss,milvus``, the same knowledge base with its vectors in Milvus (Lite,
+   or the server ``--milvus-uri`` names), as a ratio to FAISS.
 3. Peak resident memory after each stage.
 """
 
@@ -130,10 +130,11 @@ def _zipf_corpus(n: int, seed: int) -> list[str]:
 WINDOWS_PER_CHUNK = 4  # dense windows a default chunk has: 2.5–4.0 on the eight labelled sets
 
 
-def synthetic_kb(home: Path, n: int, embedder: str, index: str,
-                 vector_store: str = "faiss") -> tuple[KnowledgeBase, list[str]]:
-    kb = KnowledgeBase.create(home, f"bench{n}-{vector_store}",
-                              Settings(embedder=embedder, index=index, vector_store=vector_store))
+def synthetic_kb(home: Path, n: int, embedder: str, index: str, vector_store: str = "faiss",
+                 milvus_uri: str = "") -> tuple[KnowledgeBase, list[str]]:
+    settings = Settings(embedder=embedder, index=index, vector_store=vector_store,
+                        milvus_uri=milvus_uri if vector_store == "milvus" else "")
+    kb = KnowledgeBase.create(home, f"bench{n}-{vector_store}", settings)
     texts = _zipf_corpus(n, seed=n)
     vectors = np.random.default_rng(0).standard_normal((n * WINDOWS_PER_CHUNK, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -159,7 +160,7 @@ def _latencies(fn: Callable[[str], object], queries: list[str]) -> tuple[float, 
 
 
 def query_latency(sizes: list[int], n_queries: int, embedder: str, index: str = "flat",
-                  vector_stores: tuple[str, ...] = ("faiss",)) -> list[Row]:
+                  vector_stores: tuple[str, ...] = ("faiss",), milvus_uri: str = "") -> list[Row]:
     from rank_bm25 import BM25Okapi
 
     rows = []
@@ -168,8 +169,8 @@ def query_latency(sizes: list[int], n_queries: int, embedder: str, index: str = 
             baseline: dict[str, float] = {}  # the first store's p50 per mode, for the ratios
             for vector_store in vector_stores:
                 started = time.perf_counter()
-                kb, texts = synthetic_kb(Path(tmp), n, embedder, index, vector_store)
-                where = index if vector_store == "faiss" else f"{vector_store} {index}"
+                kb, texts = synthetic_kb(Path(tmp), n, embedder, index, vector_store, milvus_uri)
+                where = kb.index_label()
                 rows.append(Row(f"build {n // 1000}k-chunk index (bm25 + {where}, {WINDOWS_PER_CHUNK} "
                                 "vectors a chunk)", time.perf_counter() - started, "s",
                                 f"peak RSS {peak_rss_mb():.0f} MB"))
@@ -178,6 +179,7 @@ def query_latency(sizes: list[int], n_queries: int, embedder: str, index: str = 
                 rows += _search_latency(kb, queries, f"{n // 1000}k ({where})", baseline, vector_stores[0])
                 ours = _latencies(lambda q: kb.indexes()[1].search(q, 10), queries)[0]
                 kb.close()
+                KnowledgeBase.drop(Path(tmp), kb.name)  # a Milvus server keeps no bench debris
             peer = BM25Okapi([t.split() for t in texts])
             theirs = _latencies(lambda q: np.argsort(-peer.get_scores(analyze(q)))[:10], queries[:20])[0]
             rows.append(Row(f"bm25 scoring only @ {n // 1000}k: aipath (bm25s) p50", ours, "ms"))

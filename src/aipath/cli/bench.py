@@ -26,7 +26,10 @@ def bench_rag(
     index: str = typer.Option("flat", help="Vector index of the synthetic knowledge bases: flat or hnsw."),
     vector_stores: str = typer.Option(
         "faiss", help="Comma-separated vector stores to measure on the same data: faiss, milvus "
-                      "(Milvus Lite; given as a ratio to the first)."),
+                      "(given as a ratio to the first)."),
+    milvus_uri: str = typer.Option(
+        "", envvar="AIPATH_MILVUS_URI",
+        help="Milvus server for the milvus store (http://HOST:19530); default Milvus Lite."),
 ) -> None:
     """Ingestion throughput per embedder and query latency p50/p95 (bm25, dense, hybrid)
     at 10k and 100k chunks, with sentence-transformers and rank_bm25 as peers."""
@@ -41,7 +44,7 @@ def bench_rag(
         rows = embedding_throughput(chunks)
     with console.status("query latency…"):
         rows += query_latency([int(s) for s in sizes.split(",")], queries, embedder, index,
-                              tuple(vector_stores.split(",")))
+                              tuple(vector_stores.split(",")), milvus_uri)
     for row in rows:
         table.add_row(row.what, f"{row.value:.1f}", row.unit, row.note)
     console.print(table)

@@ -31,9 +31,9 @@ from aipath.rag.defaults import CHUNK_OVERLAP, CHUNK_TOKENS, WINDOW_TOKENS
 from aipath.rag.dense_index import INDEX_KINDS
 from aipath.rag.embeddings import Embedder, get_embedder
 from aipath.rag.errors import KnowledgeBaseError
+from aipath.rag.milvus_index import is_server
 from aipath.rag.script import language_of
-from aipath.rag.vector_store import (VECTOR_STORES, VectorChanges, VectorIndex, is_server,
-                                     vector_store)
+from aipath.rag.vector_store import VECTOR_STORES, VectorChanges, VectorIndex, vector_store
 
 _NAME = re.compile(r"^[\w][\w.-]{0,63}$")
 

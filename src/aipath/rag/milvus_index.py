@@ -101,9 +101,12 @@ class MilvusIndex:
         else:
             params.add_index(field_name="vector", index_type="HNSW", metric_type="IP",
                              params=HNSW_PARAMS)
-        # Strong: a search right after a commit sees the vectors the commit added.
+        # Session: this process's searches see its own writes at once, another process's
+        # within the server's staleness bound (5 s by default; BM25 and SQLite see them at
+        # once). Strong would make every search wait for the next time tick: 0.40 s against
+        # 0.03 s a search on a Milvus 2.3 server here.
         self.client.create_collection(self.collection, schema=schema, index_params=params,
-                                      consistency_level="Strong")
+                                      consistency_level="Session")
 
     def ready(self) -> "MilvusIndex":
         """Loaded into memory, as searches need (a reopened Milvus Lite file starts released)."""
