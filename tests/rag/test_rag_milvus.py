@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from aipath.app.api import create_app
 from aipath.app.settings import AppSettings
-from aipath.rag import bm25_index
+from aipath.rag import bm25_index, ingest
 from aipath.rag.dense_index import DenseIndex
 from aipath.rag.errors import VectorStoreError
 from aipath.rag.ingest import SourceFile, add_documents, reembed, remove_document
@@ -179,7 +179,8 @@ def _in_another_process(code: str, home: Path, **kwargs) -> subprocess.Popen | s
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_the_lite_file_persists_and_a_second_process_is_told_what_to_do(home: Path, corpus: Path) -> None:
+def test_the_lite_file_persists_and_a_second_process_is_told_what_to_do(
+        home: Path, corpus: Path, monkeypatch) -> None:
     milvus_kb = KnowledgeBase.create(home, "m", Settings(embedder="minilm", vector_store="milvus"))
     add_documents(milvus_kb, _files(corpus))
     expected = search(milvus_kb, "BM25 parameters", SearchConfig(top_k=1)).hits[0].chunk.source
@@ -205,6 +206,13 @@ def test_the_lite_file_persists_and_a_second_process_is_told_what_to_do(home: Pa
         kb = KnowledgeBase(home, "m")
         with pytest.raises(VectorStoreError, match="one process at a time"):
             kb.indexes()
+
+        def embed(*args, **kwargs):
+            raise AssertionError("embedded before finding Milvus out of reach")
+
+        monkeypatch.setattr(ingest, "_embed_windows", embed)
+        with pytest.raises(VectorStoreError, match="one process at a time"):
+            add_documents(kb, [SourceFile("late.txt", b"A document that waits for its turn.")])
         refused = _in_another_process(query, home)
         assert refused.returncode == 1 and "Traceback" not in refused.stderr
         assert "Milvus Lite serves one process at a time" in " ".join(refused.stderr.split())

@@ -119,6 +119,7 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
                   strict: bool = False) -> IngestReport:
     """Add every file that parses; with ``strict``, add nothing if any file fails."""
     report = IngestReport()
+    kb.vectors.check()
     parsed = _parse(kb, files, report, progress)
     if not parsed or (strict and report.failed):
         return report
@@ -224,6 +225,7 @@ def _delete_document(kb: KnowledgeBase, doc_id: int) -> list[int]:
 
 def reembed(kb: KnowledgeBase, spec: str, progress: Progress = _noop) -> int:
     """Embed every chunk again with another model; the old vectors stay until commit."""
+    kb.vectors.check()
     embedder = _load_embedder(spec, progress)
     # Read before the rows: a writer committing in between then shows up as a changed generation.
     generation = kb.meta["generation"]

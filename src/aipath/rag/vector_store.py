@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from aipath.rag.dense_index import DenseIndex
-from aipath.rag.milvus_index import MilvusIndex, is_server, release
+from aipath.rag.milvus_index import MilvusIndex, client, is_server, release
 
 if TYPE_CHECKING:
     from aipath.rag.kb import KnowledgeBase
@@ -78,6 +78,9 @@ class FaissStore:
         changes.save(folder / "dense.faiss")
         return {}
 
+    def check(self) -> None:
+        """Nothing to reach: the files are local."""
+
     def settle(self) -> None:
         """Nothing to tidy: an uncommitted generation's folder is never read."""
 
@@ -127,6 +130,10 @@ class MilvusStore:
 
     def fresh(self, dim: int) -> MilvusChanges:
         return MilvusChanges(dim, fresh=True)
+
+    def check(self) -> None:
+        """Reach Milvus now, before minutes of parsing and embedding that it would waste."""
+        client(self.uri)
 
     def stage(self, changes: MilvusChanges, folder: Path) -> dict[str, Any]:
         """Insert the new vectors and queue the removals (inside the transaction)."""
