@@ -151,12 +151,17 @@ class MilvusStore:
                                    [(i,) for i in changes.removed])
         return {"milvus_collection": name}
 
+    def _collections(self) -> list[str]:
+        """This knowledge base's collections on the server (others may share it)."""
+        return [name for name in client(self.uri).list_collections()
+                if name.startswith(f"{self.prefix}_g")]
+
     def settle(self) -> None:
         """Bring Milvus in line with the committed rows (outside any transaction)."""
         meta = self.kb.meta
         current = self._index(meta["milvus_collection"])
-        for name in current.client.list_collections():
-            if name.startswith(f"{self.prefix}_g") and name != current.collection:
+        for name in self._collections():
+            if name != current.collection:
                 self._index(name).drop()
         if current.exists():
             pending = [row[0] for row in self.kb.db.execute("SELECT chunk_id FROM vector_deletes")]
@@ -165,9 +170,7 @@ class MilvusStore:
         self.kb.db.execute("DELETE FROM vector_deletes")
 
     def drop(self) -> None:
-        index = self._index(self.kb.meta["milvus_collection"])
-        for name in index.client.list_collections():
-            if name.startswith(f"{self.prefix}_g"):
-                self._index(name).drop()
+        for name in self._collections():
+            self._index(name).drop()
         if not is_server(self.uri):
             release(self.uri)
