@@ -221,6 +221,12 @@ def test_the_lite_file_persists_and_a_second_process_is_told_what_to_do(
         holder.wait()
 
 
+def test_milvus_errors_are_reported_as_vector_store_errors(milvus_uri: str) -> None:
+    missing = MilvusIndex(milvus_uri, _collection_name(), 16)
+    with pytest.raises(VectorStoreError, match=f"Milvus at {milvus_uri} failed to search"):
+        missing.search(np.ones(16, dtype=np.float32) / 4, 3)
+
+
 def test_settings_name_a_milvus_server_or_nothing(home: Path) -> None:
     with pytest.raises(AssertionError, match="not a Milvus server URI"):
         Settings(vector_store="milvus", milvus_uri="/etc/passwd.db")

@@ -25,7 +25,7 @@ from aipath.rag.errors import VectorStoreError
 
 MAX_TOPK = 16_384  # the most results one Milvus search returns
 BATCH = 2_000  # rows (or ids) a request: well under Milvus's 64 MB message limit
-HNSW_PARAMS = {"M": 32, "efConstruction": 200}  # as FAISS's HNSW in DenseIndex
+HNSW_PARAMS = {"M": 32, "efConstruction": 200}  # M as DenseIndex's FAISS HNSW
 HNSW_EF = 128
 
 _clients: dict[str, Any] = {}
@@ -36,12 +36,34 @@ def is_server(uri: str) -> bool:
     return uri.startswith(("http://", "https://", "tcp://", "unix:"))
 
 
-def client(uri: str) -> Any:
+def client(uri: str) -> "GuardedClient":
     """One ``MilvusClient`` a URI per process: a Milvus Lite file admits one opener."""
     with _clients_lock:
         if uri not in _clients:
             _clients[uri] = _connect(uri)
-        return _clients[uri]
+        return GuardedClient(_clients[uri], uri)
+
+
+class GuardedClient:
+    """A ``MilvusClient`` whose errors (a server gone, a collection dropped by another
+    client) come out as ``VectorStoreError``, which the CLI and the API report as such."""
+
+    def __init__(self, raw: Any, uri: str) -> None:
+        self._raw, self._uri = raw, uri
+
+    def __getattr__(self, name: str) -> Any:
+        from pymilvus.exceptions import MilvusException
+
+        method = getattr(self._raw, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except MilvusException as exc:
+                raise VectorStoreError(f"Milvus at {self._uri} failed to {name.replace('_', ' ')}: "
+                                       f"{exc.message}") from exc
+
+        return call
 
 
 def release(uri: str) -> None:
