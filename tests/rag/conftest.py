@@ -39,9 +39,8 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
-# A Milvus server to run the Milvus tests against as well (none in CI, which has no server):
-# pip install milvus==2.3.5 in another venv; milvus-server --data DIR; then
-# AIPATH_TEST_MILVUS_URI=http://127.0.0.1:19530 pytest tests/rag -k "milvus or vector_store"
+# A Milvus server to run the Milvus tests against as well as Milvus Lite: `make
+# test-milvus-server` starts one (the `milvus` PyPI package) and sets this for the run.
 MILVUS_SERVER = os.environ.get("AIPATH_TEST_MILVUS_URI", "")
 MILVUS_PLACES = ["lite"] + (["server"] if MILVUS_SERVER else [])
 
