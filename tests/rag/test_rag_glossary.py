@@ -142,6 +142,8 @@ def test_a_bilingual_collection_glosses_either_question_and_scores_chunks_by_lan
     for hit in hits:  # each chunk keeps the score of its own language's vector
         expected = by_own if hit.chunk.source.endswith(".zh.txt") else by_rendering
         assert abs(hit.dense - expected[hit.chunk.id]) < 1e-5
+    # A question none of whose words has a Chinese gloss is searched as asked.
+    assert bm25_query(kb, "PyPI") == "PyPI"
 
 
 def test_chunks_in_either_language_of_a_mostly_english_collection_have_their_terms(home: Path) -> None:
