@@ -159,11 +159,23 @@ class MilvusIndex:
     def delete(self, ids: list[int]) -> None:
         for start in range(0, len(ids), BATCH):
             batch = ", ".join(str(int(i)) for i in ids[start:start + BATCH])
-            self.client.delete(self.collection, filter=f"chunk_id in [{batch}]")
+            self._delete_where(f"chunk_id in [{batch}]")
 
     def delete_above(self, last_id: int) -> None:
         """Drop the vectors of chunk ids never committed (a write that failed or crashed)."""
-        self.client.delete(self.collection, filter=f"chunk_id > {int(last_id)}")
+        self._delete_where(f"chunk_id > {int(last_id)}")
+
+    def _delete_where(self, expression: str) -> None:
+        """Delete the rows a Strong read finds: a writer in another process that crashed a
+        moment ago may have inserted them, and a Session read might not see them yet; left
+        behind, they would be pinned on the next chunks given their ids."""
+        while True:
+            rows = self.client.query(self.collection, filter=expression, output_fields=["pk"],
+                                     limit=MAX_TOPK, consistency_level="Strong")
+            if rows:
+                self.client.delete(self.collection, ids=[row["pk"] for row in rows])
+            if len(rows) < MAX_TOPK:
+                return
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` best chunk ids, each scored by its best vector, best first."""
