@@ -24,8 +24,8 @@ from aipath.app.settings import AppSettings
 from aipath.rag import bm25_index, ingest
 from aipath.rag.dense_index import DenseIndex
 from aipath.rag.errors import VectorStoreError
-from aipath.rag.ingest import SourceFile, add_documents, reembed, remove_document
-from aipath.rag.kb import KnowledgeBase, Settings
+from aipath.rag.ingest import SourceFile, add_documents, move_vectors, reembed, remove_document
+from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings
 from aipath.rag.milvus_index import MilvusIndex, client, release
 from aipath.rag.retriever import SearchConfig, search
 from aipath.rag.vector_store import MilvusStore
@@ -252,3 +252,69 @@ def test_the_api_keeps_a_milvus_knowledge_base(home: Path) -> None:
         assert api.get("/v1/kb/docs").json()["documents"] == 4
         assert api.delete("/v1/kb/docs").status_code == 204
         assert api.get("/v1/kb").json() == []
+
+
+def _rankings(kb: KnowledgeBase) -> list:
+    questions = ["similarity search of dense vectors", "BM25 parameters k1", "向量数据库", "LoRA rank"]
+    return [[(h.chunk.id, round(h.score, 5), round(h.dense, 5)) for h in
+             search(kb, q, SearchConfig(top_k=4)).hits] for q in questions]
+
+
+def test_moving_the_vectors_there_and_back_keeps_every_ranking(
+        home: Path, corpus: Path, milvus_settings: dict[str, str]) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, _files(corpus))
+    before, windows = _rankings(kb), len(kb.indexes()[0])
+    reader = KnowledgeBase(home, "t")  # another client, open before the move
+    assert _rankings(reader) == before
+    uri = milvus_settings["milvus_uri"]
+    assert move_vectors(kb, "milvus", uri) == windows
+    assert kb.meta["vector_store"] == "milvus" and kb.index_label().startswith("milvus flat @")
+    assert _rankings(kb) == _rankings(reader) == before  # the reader follows the move
+    assert len(_collections(kb)) == 1 and len(kb.indexes()[0]) == windows
+    add_documents(kb, [SourceFile("new.txt", b"Backups run every night.")])
+    assert stored_vector_ids(kb) == {r[0] for r in kb.db.execute("SELECT id FROM chunks")}
+    remove_document(kb, "new.txt")
+    with pytest.raises(KnowledgeBaseError, match="already keeps its vectors there"):
+        move_vectors(kb, "milvus", uri)
+    prefix, milvus = kb.meta["milvus_prefix"], kb.vectors.uri
+    assert move_vectors(kb, "faiss") == windows
+    assert kb.meta["vector_store"] == "faiss" and _rankings(kb) == before
+    if not uri:
+        assert not (kb.path / "milvus.db").exists()  # the Lite file went with its vectors
+    else:
+        assert not [n for n in client(milvus).list_collections() if n.startswith(prefix)]
+
+
+def test_a_failed_move_leaves_the_vectors_where_they_were(home: Path, corpus: Path, monkeypatch) -> None:
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, _files(corpus))
+    before = _rankings(kb)
+
+    def crash(self, folder):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bm25_index.BM25Index, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        move_vectors(kb, "milvus")
+    monkeypatch.undo()
+    assert kb.meta["vector_store"] == "faiss" and _rankings(kb) == before
+    assert not (kb.path / "milvus.db").exists()
+
+
+def test_an_empty_knowledge_base_moves_its_setting_only_and_the_cli_says_so(home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aipath.cli import app
+
+    KnowledgeBase.create(home, "e").close()
+    result = CliRunner().invoke(app, ["kb", "move", "e", "--vector-store", "milvus", "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    assert "Moved 0 vectors of 'e' to milvus flat @ milvus.db" in " ".join(result.output.split())
+    kb = KnowledgeBase(home, "e")
+    assert kb.meta["vector_store"] == "milvus"
+    assert len(add_documents(kb, [SourceFile("a.txt", b"Hello vectors.")]).added) == 1
+    assert search(kb, "hello", SearchConfig(mode="dense", top_k=1)).hits[0].chunk.source == "a.txt"
+    refused = CliRunner().invoke(app, ["kb", "move", "e", "--vector-store", "milvus", "--milvus-uri",
+                                       "/tmp/x.db", "--home", str(home)])
+    assert refused.exit_code == 1 and "not a Milvus server URI" in " ".join(refused.output.split())

@@ -47,8 +47,7 @@ def create(
     """Create an empty knowledge base."""
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings
 
-    if vector_store == "milvus" and not milvus_uri:
-        milvus_uri = os.environ.get("AIPATH_MILVUS_URI", "")
+    milvus_uri = _milvus_uri(vector_store, milvus_uri)
     with user_errors(AssertionError):
         settings = Settings(embedder, index, chunker, chunk_tokens, overlap, dense_window_tokens,
                             vector_store, milvus_uri)
@@ -208,3 +207,31 @@ def reembed_(
     with user_errors(KnowledgeBaseError, EmbeddingError):
         n = reembed(KnowledgeBase(home_dir(home), name), embedder)
     console.print(f"Re-embedded {n} chunks of '{name}' with {embedder}.")
+
+
+@kb_app.command("move")
+def move(
+    name: Annotated[str, typer.Argument(help="Knowledge base.")],
+    vector_store: Annotated[str, typer.Option(
+        help="Where the vectors go: milvus (the server --milvus-uri names, else a Milvus Lite "
+             "file inside the knowledge base) or faiss (files beside it).")],
+    milvus_uri: Annotated[str, typer.Option(
+        help="Milvus server for --vector-store milvus, e.g. http://localhost:19530; default "
+             "$AIPATH_MILVUS_URI.")] = "",
+    home: HomeOption = None,
+) -> None:
+    """Move the vectors to another store without embedding again: copied, switched to in one
+    commit (the old store serves until then), then deleted from the old store."""
+    from aipath.rag.ingest import move_vectors
+    from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+
+    milvus_uri = _milvus_uri(vector_store, milvus_uri)
+    with user_errors(KnowledgeBaseError, AssertionError):
+        kb = KnowledgeBase(home_dir(home), name)
+        n = move_vectors(kb, vector_store, milvus_uri)
+    console.print(f"Moved {n} vectors of '{name}' to {kb.index_label()}.")
+
+
+def _milvus_uri(vector_store: str, given: str) -> str:
+    """--milvus-uri, else $AIPATH_MILVUS_URI for a Milvus store (a FAISS one takes none)."""
+    return given or (os.environ.get("AIPATH_MILVUS_URI", "") if vector_store == "milvus" else "")

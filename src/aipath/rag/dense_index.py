@@ -79,6 +79,10 @@ class DenseIndex:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._index.index.reconstruct_n(0, len(self))
 
+    def rows(self) -> tuple[list[int], np.ndarray]:
+        """Every (chunk id, vector), for copying the index to another store."""
+        return self.ids().tolist(), self.vectors()
+
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` best ids, each scored by its best vector, best first."""
         if not len(self) or k <= 0:

@@ -22,9 +22,10 @@ from aipath.rag.chunking import make_chunker
 from aipath.rag.document import Chunk, Document
 from aipath.rag.embeddings import (ENGLISH_ONLY, Embedder, auto_embedder_spec, get_embedder,
                                    needs_multilingual)
-from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings
 from aipath.rag.loaders import LoaderError, load_bytes
 from aipath.rag.text_analysis import analyze
+from aipath.rag.vector_store import new_prefix, vector_store
 from aipath.rag.windows import dense_windows
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -238,6 +239,41 @@ def reembed(kb: KnowledgeBase, spec: str, progress: Progress = _noop) -> int:
             raise RuntimeError("the knowledge base changed while re-embedding; run it again")
         kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
                              embedder_name=embedder.name, dim=embedder.dim)
+    return len(ids)
+
+
+def move_vectors(kb: KnowledgeBase, target: str, milvus_uri: str = "") -> int:
+    """Copy every vector to another store (``vector_store``: faiss or milvus) and switch to it
+    in one commit: the way onto a Milvus server, or back, without embedding again. The old
+    store's vectors are deleted after the switch. Returns the number of vectors copied."""
+    Settings(vector_store=target, milvus_uri=milvus_uri)  # the same checks as at creation
+    meta = kb.meta
+    if (target, milvus_uri) == (meta.get("vector_store", "faiss"), meta.get("milvus_uri", "")):
+        raise KnowledgeBaseError(f"'{kb.name}' already keeps its vectors there")
+    if "milvus_prefix" not in meta:  # a knowledge base made before aipath knew Milvus
+        store.set_meta(kb.db, milvus_prefix=new_prefix())
+    generation, old = meta["generation"], kb.vectors
+    new = vector_store(kb, target, milvus_uri)
+    new.check()
+    dense, _ = kb.indexes()
+    ids, vectors = dense.rows() if dense is not None else ([], None)
+    try:
+        with kb.transaction():
+            if kb.meta["generation"] != generation:
+                raise RuntimeError("the knowledge base changed while its vectors were copied; "
+                                   "run it again")
+            kb.vectors = new
+            if vectors is None:  # nothing embedded yet: only the setting changes
+                store.set_meta(kb.db, vector_store=target, milvus_uri=milvus_uri)
+            else:
+                changes = new.fresh(vectors.shape[1])
+                changes.add(ids, vectors)
+                kb.commit_generation(changes, _rebuilt_bm25(kb), vector_store=target,
+                                     milvus_uri=milvus_uri)
+    except BaseException:
+        new.drop()  # what the failed switch left there; the old store still serves
+        raise
+    old.drop()
     return len(ids)
 
 

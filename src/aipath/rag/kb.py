@@ -18,7 +18,6 @@ from __future__ import annotations
 import fcntl
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from aipath.rag.embeddings import Embedder, get_embedder
 from aipath.rag.errors import KnowledgeBaseError
 from aipath.rag.milvus_index import is_server
 from aipath.rag.script import language_of
-from aipath.rag.vector_store import VECTOR_STORES, VectorChanges, VectorIndex, vector_store
+from aipath.rag.vector_store import (VECTOR_STORES, VectorChanges, VectorIndex, new_prefix,
+                                     vector_store)
 
 _NAME = re.compile(r"^[\w][\w.-]{0,63}$")
 
@@ -106,7 +106,7 @@ class KnowledgeBase:
         path.mkdir(parents=True, exist_ok=True)
         settings = settings or Settings()
         db = store.connect(path / "kb.sqlite")
-        prefix = f"aipath_{uuid.uuid4().hex}"  # its Milvus collections', unique on a shared server
+        prefix = new_prefix()
         store.set_meta(db, embedder=settings.embedder, index=settings.index,
                        chunker=settings.chunker, chunk_tokens=settings.chunk_tokens,
                        chunk_overlap=settings.chunk_overlap,
@@ -159,6 +159,7 @@ class KnowledgeBase:
         generation = self.meta["generation"]
         if generation != self._loaded_generation:
             folder = self.generation_dir(generation)
+            self.vectors = vector_store(self)  # another process may have moved the vectors
             self._dense = self.vectors.reader()
             self._bm25 = (BM25Index.load(folder / "bm25") if (folder / "bm25").exists()
                           else BM25Index())
@@ -197,15 +198,18 @@ class KnowledgeBase:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with self.write_lock():
+            self.vectors = vector_store(self)  # as committed: another process may have moved it
             self.vectors.settle()  # what a crashed writer left
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
                 self.db.execute("ROLLBACK")
+                self.vectors = vector_store(self)
                 self._settle_after_failure()
                 raise
             self.db.execute("COMMIT")
+            self.vectors = vector_store(self)
             self.vectors.settle()
             self.prune_generations()
 

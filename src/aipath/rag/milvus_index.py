@@ -82,8 +82,11 @@ def release(uri: str) -> None:
 def _connect(uri: str) -> Any:
     from pymilvus import MilvusClient
 
-    # Milvus Lite logs a traceback when it cannot open its file; the error below says why.
+    # Milvus Lite logs a traceback when it cannot open its file (the error below says why),
+    # and pymilvus a warning at every query_iterator over it (it has no server timestamps).
     logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
+    if not is_server(uri):
+        logging.getLogger("pymilvus").setLevel(logging.ERROR)
     try:
         return MilvusClient(uri=uri, token=os.environ.get("AIPATH_MILVUS_TOKEN", ""))
     except Exception as exc:
@@ -176,6 +179,18 @@ class MilvusIndex:
                 self.client.delete(self.collection, ids=[row["pk"] for row in rows])
             if len(rows) < MAX_TOPK:
                 return
+
+    def rows(self) -> tuple[list[int], np.ndarray]:
+        """Every (chunk id, vector), for copying the collection to another store."""
+        ids: list[int] = []
+        vectors: list[list[float]] = []
+        pages = self.client.query_iterator(self.collection, batch_size=BATCH, filter="",
+                                           output_fields=["chunk_id", "vector"])
+        while page := pages.next():
+            ids += [int(row["chunk_id"]) for row in page]
+            vectors += [row["vector"] for row in page]
+        pages.close()
+        return ids, np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` best chunk ids, each scored by its best vector, best first."""

@@ -17,6 +17,8 @@ Two stores behind one interface, chosen when the knowledge base is created:
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -39,6 +41,8 @@ class VectorIndex(Protocol):
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
 
+    def rows(self) -> tuple[list[int], np.ndarray]: ...
+
 
 class VectorChanges(Protocol):
     """What a writer does to the vectors inside a transaction."""
@@ -50,9 +54,19 @@ class VectorChanges(Protocol):
     def remove(self, ids: list[int]) -> None: ...
 
 
-def vector_store(kb: "KnowledgeBase") -> "FaissStore | MilvusStore":
-    kind = kb.meta.get("vector_store", "faiss")
-    return MilvusStore(kb) if kind == "milvus" else FaissStore(kb)
+def vector_store(kb: "KnowledgeBase", kind: str | None = None,
+                 milvus_uri: str | None = None) -> "FaissStore | MilvusStore":
+    """The store the committed meta names, or the one given (``ingest.move_vectors``)."""
+    meta = kb.meta
+    kind = kind or meta.get("vector_store", "faiss")
+    if kind == "faiss":
+        return FaissStore(kb)
+    return MilvusStore(kb, meta.get("milvus_uri", "") if milvus_uri is None else milvus_uri)
+
+
+def new_prefix() -> str:
+    """A knowledge base's Milvus collection names start with it: unique on a shared server."""
+    return f"aipath_{uuid.uuid4().hex}"
 
 
 class FaissStore:
@@ -112,11 +126,10 @@ class MilvusChanges:
 class MilvusStore:
     """One Milvus collection a knowledge base, named ``meta.milvus_collection``."""
 
-    def __init__(self, kb: "KnowledgeBase") -> None:
+    def __init__(self, kb: "KnowledgeBase", uri: str) -> None:
         self.kb = kb
-        meta = kb.meta
-        self.uri = meta["milvus_uri"] or str(kb.path / "milvus.db")
-        self.prefix = meta["milvus_prefix"]
+        self.uri = uri or str(kb.path / "milvus.db")
+        self.prefix = kb.meta["milvus_prefix"]
 
     def _index(self, collection: str, dim: int | None = None) -> MilvusIndex:
         return MilvusIndex(self.uri, collection, dim or self.kb.meta["dim"], self.kb.meta["index"])
@@ -174,3 +187,4 @@ class MilvusStore:
             self._index(name).drop()
         if not is_server(self.uri):
             release(self.uri)
+            shutil.rmtree(self.uri, ignore_errors=True)
