@@ -82,11 +82,8 @@ def release(uri: str) -> None:
 def _connect(uri: str) -> Any:
     from pymilvus import MilvusClient
 
-    # Milvus Lite logs a traceback when it cannot open its file (the error below says why),
-    # and pymilvus a warning at every query_iterator over it (it has no server timestamps).
+    # Milvus Lite logs a traceback when it cannot open its file; the error below says why.
     logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
-    if not is_server(uri):
-        logging.getLogger("pymilvus").setLevel(logging.ERROR)
     try:
         return MilvusClient(uri=uri, token=os.environ.get("AIPATH_MILVUS_TOKEN", ""))
     except Exception as exc:
@@ -184,12 +181,18 @@ class MilvusIndex:
         """Every (chunk id, vector), for copying the collection to another store."""
         ids: list[int] = []
         vectors: list[list[float]] = []
-        pages = self.client.query_iterator(self.collection, batch_size=BATCH, filter="",
-                                           output_fields=["chunk_id", "vector"])
-        while page := pages.next():
-            ids += [int(row["chunk_id"]) for row in page]
-            vectors += [row["vector"] for row in page]
-        pages.close()
+        log = logging.getLogger("pymilvus")
+        level = log.level  # it warns that Milvus Lite and 2.3 servers lack a newer timestamp call
+        log.setLevel(logging.ERROR)
+        try:
+            pages = self.client.query_iterator(self.collection, batch_size=BATCH, filter="",
+                                               output_fields=["chunk_id", "vector"])
+            while page := pages.next():
+                ids += [int(row["chunk_id"]) for row in page]
+                vectors += [row["vector"] for row in page]
+            pages.close()
+        finally:
+            log.setLevel(level)
         return ids, np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
