@@ -318,3 +318,22 @@ def test_an_empty_knowledge_base_moves_its_setting_only_and_the_cli_says_so(home
     refused = CliRunner().invoke(app, ["kb", "move", "e", "--vector-store", "milvus", "--milvus-uri",
                                        "/tmp/x.db", "--home", str(home)])
     assert refused.exit_code == 1 and "not a Milvus server URI" in " ".join(refused.output.split())
+
+
+def test_two_clients_moving_at_once_lose_no_vectors(home: Path, corpus: Path, monkeypatch) -> None:
+    """The second move finds the knowledge base changed and gives up, leaving the vectors the
+    first one moved in place."""
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm"))
+    add_documents(kb, _files(corpus))
+    before, rival = _rankings(kb), KnowledgeBase(home, "t")
+    rows = DenseIndex.rows
+
+    def rows_while_a_rival_moves(self):
+        monkeypatch.setattr(DenseIndex, "rows", rows)
+        move_vectors(rival, "milvus")
+        return rows(self)
+
+    monkeypatch.setattr(DenseIndex, "rows", rows_while_a_rival_moves)
+    with pytest.raises(RuntimeError, match="changed while its vectors were copied"):
+        move_vectors(kb, "milvus")
+    assert kb.meta["vector_store"] == "milvus" and _rankings(kb) == before

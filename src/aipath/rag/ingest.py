@@ -248,7 +248,7 @@ def move_vectors(kb: KnowledgeBase, target: str, milvus_uri: str = "") -> int:
     store's vectors are deleted after the switch. Returns the number of vectors copied."""
     Settings(vector_store=target, milvus_uri=milvus_uri)  # the same checks as at creation
     meta = kb.meta
-    if (target, milvus_uri) == (meta.get("vector_store", "faiss"), meta.get("milvus_uri", "")):
+    if _store_of(meta) == (target, milvus_uri):
         raise KnowledgeBaseError(f"'{kb.name}' already keeps its vectors there")
     if "milvus_prefix" not in meta:  # a knowledge base made before aipath knew Milvus
         store.set_meta(kb.db, milvus_prefix=new_prefix())
@@ -271,10 +271,15 @@ def move_vectors(kb: KnowledgeBase, target: str, milvus_uri: str = "") -> int:
                 kb.commit_generation(changes, _rebuilt_bm25(kb), vector_store=target,
                                      milvus_uri=milvus_uri)
     except BaseException:
-        new.drop()  # what the failed switch left there; the old store still serves
-        raise
+        if _store_of(kb.meta) != (target, milvus_uri):
+            new.drop()  # what the failed switch left there; the old store still serves
+        raise  # (else another client moved it there meanwhile: those vectors are in use)
     old.drop()
     return len(ids)
+
+
+def _store_of(meta: dict) -> tuple[str, str]:
+    return meta.get("vector_store", "faiss"), meta.get("milvus_uri", "")
 
 
 def _load_embedder(spec: str, progress: Progress) -> Embedder:
