@@ -266,7 +266,7 @@ def test_reembed_refuses_when_another_writer_committed_meanwhile(home: Path, cor
             remove_document(other, last.name)
             add_documents(other, [SourceFile("swapped.txt", b"Completely different text about tokenizers.")])
 
-    with pytest.raises(RuntimeError, match="changed while re-embedding"):
+    with pytest.raises(KnowledgeBaseError, match="changed while re-embedding"):
         reembed(kb, f"tei:{tei.url}", progress=swap_last_document)
     assert kb.meta["embedder"] == "minilm" and kb.meta["dim"] == 384
     dense, bm25 = kb.indexes()

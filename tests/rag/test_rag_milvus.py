@@ -334,6 +334,6 @@ def test_two_clients_moving_at_once_lose_no_vectors(home: Path, corpus: Path, mo
         return rows(self)
 
     monkeypatch.setattr(DenseIndex, "rows", rows_while_a_rival_moves)
-    with pytest.raises(RuntimeError, match="changed while its vectors were copied"):
+    with pytest.raises(KnowledgeBaseError, match="changed while its vectors were copied"):
         move_vectors(kb, "milvus")
     assert kb.meta["vector_store"] == "milvus" and _rankings(kb) == before

@@ -94,7 +94,7 @@ def create_app(settings: AppSettings) -> FastAPI:
         return _error(exc.status, exc.message, exc.kind)
 
     @app.exception_handler(VectorStoreError)
-    async def milvus_error(_: Request, exc: VectorStoreError) -> JSONResponse:
+    async def vector_store_error(_: Request, exc: VectorStoreError) -> JSONResponse:
         return _error(503, str(exc), "vector_store_unavailable")
 
     @app.exception_handler(RequestValidationError)

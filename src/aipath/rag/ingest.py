@@ -236,7 +236,7 @@ def reembed(kb: KnowledgeBase, spec: str, progress: Progress = _noop) -> int:
     dense.add([ids[i] for i in owners], vectors)
     with kb.transaction():
         if kb.meta["generation"] != generation:
-            raise RuntimeError("the knowledge base changed while re-embedding; run it again")
+            raise KnowledgeBaseError("the knowledge base changed while re-embedding; run it again")
         kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
                              embedder_name=embedder.name, dim=embedder.dim)
     return len(ids)
@@ -260,8 +260,8 @@ def move_vectors(kb: KnowledgeBase, target: str, milvus_uri: str = "") -> int:
     try:
         with kb.transaction():
             if kb.meta["generation"] != generation:
-                raise RuntimeError("the knowledge base changed while its vectors were copied; "
-                                   "run it again")
+                raise KnowledgeBaseError("the knowledge base changed while its vectors were "
+                                         "copied; run it again")
             kb.vectors = new
             if vectors is None:  # nothing embedded yet: only the setting changes
                 store.set_meta(kb.db, vector_store=target, milvus_uri=milvus_uri)
