@@ -229,7 +229,8 @@ def move(
     with user_errors(KnowledgeBaseError, AssertionError):
         kb = KnowledgeBase(home_dir(home), name)
         n = move_vectors(kb, vector_store, milvus_uri)
-    console.print(f"Moved {n} vectors of '{name}' to {kb.index_label()}.")
+    where = "FAISS files" if vector_store == "faiss" else kb.index_label()
+    console.print(f"Moved {n} vectors of '{name}' to {where}.")
 
 
 def _milvus_uri(vector_store: str, given: str) -> str:
