@@ -3,9 +3,11 @@ the embedder (aipath.rag.glossary), and answers from sources in the other langua
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from aipath.rag.answer import CROSS_LANGUAGE_DROP, DENSE_RELEVANCE, answer, is_relevant
 from aipath.rag.glossary import (chinese_glosses, english_glosses, english_rendering, glosses,
@@ -222,3 +224,25 @@ def test_a_model_is_handed_only_the_sources_it_reads(home: Path) -> None:
     reply = answer(kb, "how do I create a virtual environment?", english_only, config=SearchConfig(top_k=4))
     assert reply.text == "The venv module creates them [1]." and reply.cited == [1]
     assert reply.sources and all(h.chunk.source.endswith(".en.txt") for h in reply.sources)
+
+
+def test_the_reverse_dictionary_is_read_from_its_copy_and_a_torn_copy_is_rebuilt(
+        tmp_path: Path, monkeypatch) -> None:
+    from aipath.rag import glossary
+
+    monkeypatch.setenv("AIPATH_HOME", str(tmp_path))
+    build = glossary._build_reverse_dictionary
+    glossary.reverse_dictionary.cache_clear()
+    try:
+        built = glossary.reverse_dictionary()
+        (copy,) = (tmp_path / "cache").glob("reverse-dictionary-*.pickle")
+        glossary.reverse_dictionary.cache_clear()
+        monkeypatch.setattr(glossary, "_build_reverse_dictionary", lambda: pytest.fail("built again"))
+        assert glossary.reverse_dictionary() == built
+        copy.write_bytes(copy.read_bytes()[:100_000])  # a writer killed mid-way
+        glossary.reverse_dictionary.cache_clear()
+        monkeypatch.setattr(glossary, "_build_reverse_dictionary", build)
+        assert glossary.reverse_dictionary() == built
+        assert pickle.loads(copy.read_bytes()) == built
+    finally:
+        glossary.reverse_dictionary.cache_clear()

