@@ -232,10 +232,12 @@ def test_the_reverse_dictionary_is_read_from_its_copy_and_a_torn_copy_is_rebuilt
 
     monkeypatch.setenv("AIPATH_HOME", str(tmp_path))
     build = glossary._build_reverse_dictionary
-    glossary.reverse_dictionary.cache_clear()
+    for cached in (glossary.reverse_dictionary, glossary.dictionary):
+        cached.cache_clear()
     try:
         built = glossary.reverse_dictionary()
         (copy,) = (tmp_path / "cache").glob("reverse-dictionary-*.pickle")
+        assert len(list((tmp_path / "cache").glob("cedict-*.pickle"))) == 1
         glossary.reverse_dictionary.cache_clear()
         monkeypatch.setattr(glossary, "_build_reverse_dictionary", lambda: pytest.fail("built again"))
         assert glossary.reverse_dictionary() == built
@@ -245,4 +247,5 @@ def test_the_reverse_dictionary_is_read_from_its_copy_and_a_torn_copy_is_rebuilt
         assert glossary.reverse_dictionary() == built
         assert pickle.loads(copy.read_bytes()) == built
     finally:
-        glossary.reverse_dictionary.cache_clear()
+        for cached in (glossary.reverse_dictionary, glossary.dictionary):
+            cached.cache_clear()
