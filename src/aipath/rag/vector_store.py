@@ -1,10 +1,11 @@
 """Where a knowledge base keeps its vectors, and how a change reaches them atomically.
 
-Two stores behind one interface, chosen when the knowledge base is created:
+Two stores behind one interface, chosen when the knowledge base is created (``aipath kb
+move``, ``ingest.move_vectors``, copies the vectors from one to the other):
 
 - ``FaissStore`` (default): a FAISS file per generation (``gen/N/dense.faiss``). A change
   writes generation N+1's file; the SQLite commit that flips to N+1 publishes it.
-- ``MilvusStore``: one Milvus collection (a new one per re-embedding) shared by every
+- ``MilvusStore``: one Milvus collection (a new one per re-embedding or move) shared by every
   generation, for collections larger than one machine. A change is held in memory until the
   transaction stages it: new vectors are inserted before the commit, under chunk ids no
   other chunk will ever have (``store.insert_chunks``); the ids of deleted chunks go to the
