@@ -262,14 +262,13 @@ def move_vectors(kb: KnowledgeBase, target: str, milvus_uri: str = "") -> int:
             if kb.meta["generation"] != generation:
                 raise KnowledgeBaseError("the knowledge base changed while its vectors were "
                                          "copied; run it again")
-            kb.vectors = new
             if vectors is None:  # nothing embedded yet: only the setting changes
                 store.set_meta(kb.db, vector_store=target, milvus_uri=milvus_uri)
             else:
                 changes = new.fresh(vectors.shape[1])
                 changes.add(ids, vectors)
-                kb.commit_generation(changes, _rebuilt_bm25(kb), vector_store=target,
-                                     milvus_uri=milvus_uri)
+                kb.commit_generation(changes, _rebuilt_bm25(kb), staged_in=new,
+                                     vector_store=target, milvus_uri=milvus_uri)
     except BaseException:
         if _store_of(kb.meta) != (target, milvus_uri):
             new.drop()  # what the failed switch left there; the old store still serves

@@ -32,8 +32,8 @@ from aipath.rag.embeddings import Embedder, get_embedder
 from aipath.rag.errors import KnowledgeBaseError
 from aipath.rag.milvus_index import is_server
 from aipath.rag.script import language_of
-from aipath.rag.vector_store import (VECTOR_STORES, VectorChanges, VectorIndex, new_prefix,
-                                     vector_store)
+from aipath.rag.vector_store import (VECTOR_STORES, VectorChanges, VectorIndex, VectorStore,
+                                     new_prefix, vector_store)
 
 _NAME = re.compile(r"^[\w][\w.-]{0,63}$")
 
@@ -91,7 +91,6 @@ class KnowledgeBase:
             raise KnowledgeBaseError(
                 f"knowledge base '{name}' does not exist; create it with `aipath kb create {name}`")
         self.db = store.connect(self.path / "kb.sqlite")
-        self.vectors = vector_store(self)
         self._loaded_generation = -1
         self._dense: VectorIndex | None = None
         self._bm25: BM25Index | None = None
@@ -133,6 +132,12 @@ class KnowledgeBase:
     def meta(self) -> dict[str, Any]:
         return store.get_meta(self.db)
 
+    @property
+    def vectors(self) -> VectorStore:
+        """The vector store the meta names: read each time, as another process may have moved
+        the vectors (``aipath kb move``), and a rollback or commit may have changed it."""
+        return vector_store(self)
+
     def index_label(self) -> str:
         """The vector index in a word or three: "flat", "milvus hnsw @ http://host:19530"."""
         meta = self.meta
@@ -159,7 +164,6 @@ class KnowledgeBase:
         generation = self.meta["generation"]
         if generation != self._loaded_generation:
             folder = self.generation_dir(generation)
-            self.vectors = vector_store(self)  # another process may have moved the vectors
             self._dense = self.vectors.reader()
             self._bm25 = (BM25Index.load(folder / "bm25") if (folder / "bm25").exists()
                           else BM25Index())
@@ -173,8 +177,10 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"knowledge base '{self.name}' is empty; add documents first")
         return get_embedder(spec)
 
-    def commit_generation(self, dense: VectorChanges | None, bm25: BM25Index, **meta: Any) -> None:
+    def commit_generation(self, dense: VectorChanges | None, bm25: BM25Index,
+                          staged_in: VectorStore | None = None, **meta: Any) -> None:
         """Write the new generation's files, then flip to it inside the open transaction.
+        ``staged_in``: the store the vectors go to, if not the current one (a move's target).
 
         Must be called inside ``BEGIN IMMEDIATE`` under ``write_lock``; the caller commits.
         """
@@ -184,7 +190,7 @@ class KnowledgeBase:
         shutil.rmtree(folder, ignore_errors=True)  # debris of a crashed attempt
         folder.mkdir(parents=True)
         if dense is not None:
-            meta |= self.vectors.stage(dense, folder)
+            meta |= (staged_in or self.vectors).stage(dense, folder)
         bm25.save(folder / "bm25")
         store.set_meta(self.db, generation=new, **meta)
 
@@ -198,18 +204,15 @@ class KnowledgeBase:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with self.write_lock():
-            self.vectors = vector_store(self)  # as committed: another process may have moved it
             self.vectors.settle()  # what a crashed writer left
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
                 self.db.execute("ROLLBACK")
-                self.vectors = vector_store(self)
                 self._settle_after_failure()
                 raise
             self.db.execute("COMMIT")
-            self.vectors = vector_store(self)
             self.vectors.settle()
             self.prune_generations()
 

@@ -56,7 +56,7 @@ class VectorChanges(Protocol):
 
 
 def vector_store(kb: "KnowledgeBase", kind: str | None = None,
-                 milvus_uri: str | None = None) -> "FaissStore | MilvusStore":
+                 milvus_uri: str | None = None) -> "VectorStore":
     """The store the committed meta names, or the one given (``ingest.move_vectors``)."""
     meta = kb.meta
     kind = kind or meta.get("vector_store", "faiss")
@@ -189,3 +189,6 @@ class MilvusStore:
         if not is_server(self.uri):
             release(self.uri)
             shutil.rmtree(self.uri, ignore_errors=True)
+
+
+VectorStore = FaissStore | MilvusStore
