@@ -9,7 +9,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from fastapi import UploadFile
 
 from aipath.rag.ingest import SourceFile
-from aipath.rag.loaders import SUPPORTED_SUFFIXES, is_supported
+from aipath.rag.loaders import SUPPORTED, is_supported
 
 _UNSAFE = re.compile(r"[^\w.\- ]", re.UNICODE)
 
@@ -32,8 +32,7 @@ def safe_filename(raw: str | None) -> str:
     if not name or name.startswith("."):
         raise UploadRejected(400, f"invalid file name {raw!r}")
     if not is_supported(name):
-        raise UploadRejected(415, f"{name}: unsupported file type; supported: "
-                                  f"{', '.join(SUPPORTED_SUFFIXES)}, each also gzip-compressed")
+        raise UploadRejected(415, f"{name}: unsupported file type; supported: {SUPPORTED}")
     return name[-200:]
 
 

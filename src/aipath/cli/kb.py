@@ -65,7 +65,8 @@ def add(
                        "have been deleted, so the knowledge base mirrors the folders.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Add documents (.txt .rst .md .html .pdf .docx .epub, or any of them .gz). Duplicates
+    """Add documents (.txt .rst .md .html .pdf .docx .epub, man pages such as ls.1, Info
+    manuals such as bash.info, or any of them .gz: /usr/share/man works as it is). Duplicates
     are skipped; a file edited since it was added, or read by an older aipath's loaders,
     replaces its old version; bad files are reported and change nothing. Run it again on
     the same folders to pick up changes (--sync: deletions too)."""
@@ -74,7 +75,7 @@ def add(
     from aipath.rag.embeddings import EmbeddingError
     from aipath.rag.ingest import SourceFile, add_documents, remove_missing
     from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
-    from aipath.rag.loaders import scan_files
+    from aipath.rag.loaders import SUPPORTED, scan_files
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -82,8 +83,7 @@ def add(
     files, others = scan_files(paths)
     report_skipped(others)
     if not files and not sync:  # with --sync an emptied folder still removes its documents
-        fail("no supported files found (.txt .rst .md .html .htm .pdf .docx .epub, or any of them "
-             "gzip-compressed)")
+        fail(f"no supported files found; supported: {SUPPORTED}")
     with user_errors(KnowledgeBaseError, EmbeddingError):
         kb = KnowledgeBase(home_dir(home), name)
         columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),

@@ -1,6 +1,6 @@
 """File loaders: .txt/.rst, .md, .html/.htm, .pdf (with page numbers), .docx (with headings),
-.epub, and any of them gzip-compressed (``FAQ.txt.gz``: Debian compresses the text files
-under /usr/share/doc).
+.epub, man pages (``ls.1``), GNU Info manuals (``bash.info``), and any of them
+gzip-compressed (``FAQ.txt.gz``, ``ls.1.gz``: Debian compresses its documentation).
 
 ``load_bytes`` and ``load_file`` return a ``Document`` or raise ``LoaderError`` with a
 message a person can act on (bytes → text is ``aipath.rag.decoding``); nothing half-parsed
@@ -21,6 +21,8 @@ from aipath.rag.decoding import DecodeError, declared_charset, decode_text, gunz
 from aipath.rag.document import Block, Document, collapse_whitespace, with_heading_paths
 from aipath.rag.epub_loader import EpubError, epub_documents
 from aipath.rag.html_loader import html_blocks
+from aipath.rag.info_loader import InfoError, info_blocks
+from aipath.rag.man_loader import ManPageError, man_blocks
 from aipath.rag.pdf_loader import pdf_blocks
 from aipath.rag.rst_loader import rst_blocks
 
@@ -31,6 +33,11 @@ class LoaderError(ValueError):
 
 SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx",
                       ".epub")
+SUPPORTED = (", ".join(SUPPORTED_SUFFIXES) + ", man pages (.1 to .9), Info manuals (.info), "
+             "each also gzip-compressed (.txt.gz, .1.gz)")
+_MAN_SECTION = re.compile(r"^\.[1-9][a-z]{0,8}$")  # ls.1, printf.3, Dpkg::Arch.3perl, ssl.7ssl
+_INFO = re.compile(r"^\.info(?:-\d+)?$")  # bash.info, and a split manual's find.info-1
+_ROFF = re.compile(r"^[.'][ \t]*(?:TH|SH|Dd|Dt|Sh|so)\b", re.MULTILINE)
 _TO_DOCX = ("; save it as .docx (Word, WPS, or `soffice --headless --convert-to docx FILE`) "
             "and add that")
 CONVERT_HINTS = {".doc": _TO_DOCX, ".wps": _TO_DOCX, ".odt": _TO_DOCX, ".rtf": _TO_DOCX,
@@ -116,6 +123,28 @@ def load_pdf(data: bytes, name: str) -> Document:
         finally:
             pdf.close()
     return Document(name, with_heading_paths(blocks))
+
+
+def load_man(data: bytes, name: str) -> Document:
+    """A man page, man(7) or mdoc(7) (see ``man_loader``)."""
+    text = decode_text(data, name)
+    if not _ROFF.search(text):
+        raise LoaderError(f"{name}: not a man page (no .TH or .Dd line); if it is plain text, "
+                          "name it .txt")
+    try:
+        blocks, title = man_blocks(text)
+    except ManPageError as exc:
+        raise LoaderError(f"{name}: {exc}") from exc
+    return Document(name, with_heading_paths(blocks), title=title)
+
+
+def load_info(data: bytes, name: str) -> Document:
+    """A GNU Info manual, or one part of a split one (see ``info_loader``)."""
+    try:
+        blocks, title = info_blocks(decode_text(data, name))
+    except InfoError as exc:
+        raise LoaderError(f"{name}: {exc}") from exc
+    return Document(name, with_heading_paths(blocks), title=title)
 
 
 def load_epub(data: bytes, name: str) -> Document:
@@ -209,18 +238,28 @@ def loader_suffix(name: str) -> str:
     return path.suffix.lower()
 
 
+def loader_for(suffix: str) -> Callable[[bytes, str], Document] | None:
+    """The loader of files with this suffix (see ``loader_suffix``), if any."""
+    if suffix in LOADERS:
+        return LOADERS[suffix]
+    if _MAN_SECTION.match(suffix):
+        return load_man
+    if _INFO.match(suffix):
+        return load_info
+    return None
+
+
 def is_supported(name: str) -> bool:
-    return loader_suffix(name) in LOADERS
+    return loader_for(loader_suffix(name)) is not None
 
 
 def load_bytes(data: bytes, name: str) -> Document:
     """Parse ``data`` by the suffix of ``name``; raise ``LoaderError`` on any problem."""
     suffix = loader_suffix(name)
-    loader = LOADERS.get(suffix)
+    loader = loader_for(suffix)
     if loader is None:
         raise LoaderError(
-            f"{name}: unsupported file type '{suffix or '(none)'}'; "
-            f"supported: {', '.join(SUPPORTED_SUFFIXES)}, each also gzip-compressed (.txt.gz)"
+            f"{name}: unsupported file type '{suffix or '(none)'}'; supported: {SUPPORTED}"
             f"{CONVERT_HINTS.get(suffix, '')}"
         )
     try:
