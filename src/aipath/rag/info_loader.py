@@ -25,6 +25,8 @@ from aipath.rag.document import Block, collapse_whitespace
 
 FILL_COLUMN = 72  # makeinfo fills paragraphs to this width
 UNDERLINES = {"*": 1, "=": 2, "-": 3, ".": 4}
+_MENU_ENTRY = re.compile(r"^\* .*:")
+_LISTING_RULE = re.compile(r"^ (?:--|—) .* (?:--|—)$")  # "-- The Detailed Node Listing --"
 _BULLET = re.compile(r"^(?:[*•-]|\d{1,2}\.)\s+")
 _NOTE = re.compile(r"\*[Nn]ote\s+([^:]+?)::|\*[Nn]ote\s+([^:]+?):\s*(?:\([^)]*\))?[^.,]*[.,]")
 
@@ -51,26 +53,53 @@ def info_blocks(text: str) -> tuple[list[Block], str]:
 
 
 def _node_blocks(lines: list[str]) -> list[Block]:
-    if menu := next((k for k, line in enumerate(lines) if line.startswith("* Menu:")), None):
-        lines = lines[:menu]
+    lines = _without_menus(lines)
     blocks: list[Block] = []
     for group in _groups(lines):
-        if len(group) >= 2 and _underline(group[0], group[1]):
+        if len(group) == 2 and _underline(group[0], group[1]):  # _groups sets titles apart
             blocks.append(Block(collapse_whitespace(group[0]), kind="heading",
                                 level=UNDERLINES[group[1].strip()[0]]))
-            group = group[2:]
-        blocks += _text_blocks(group)
+        else:
+            blocks += _text_blocks(group)
     return blocks
 
 
+def _without_menus(lines: list[str]) -> list[str]:
+    """Drop each menu: from its ``* Menu:`` line, its entries (``* Node::  what it holds``,
+    an index's ``* term:  Node.  (line 12)``), their continuations (indented, right below),
+    and a detailed node listing's rule and group titles, up to the first text."""
+    kept: list[str] = []
+    in_menu = False
+    for k, line in enumerate(lines):
+        if line.startswith("* Menu:"):
+            in_menu = True
+        elif in_menu and line.strip():
+            in_menu = not _ends_menu(lines, k)
+        if not in_menu:
+            kept.append(line)
+    return kept
+
+
+def _ends_menu(lines: list[str], k: int) -> bool:
+    line = lines[k]
+    if _MENU_ENTRY.match(line) or _LISTING_RULE.match(line):
+        return False
+    if line[0].isspace() and lines[k - 1].strip():
+        return False  # an entry's description, continued
+    following = next((after for after in lines[k + 1:] if after.strip()), "")
+    return not _MENU_ENTRY.match(following)  # else a listing's group title
+
+
 def _groups(lines: list[str]) -> list[list[str]]:
-    """Runs of non-blank lines; a title and its underline open a group of their own."""
+    """Runs of non-blank lines; a title with its underline is a group of its own."""
     groups: list[list[str]] = [[]]
     for k, line in enumerate(lines):
         if not line.strip() or line.strip() == "---------- Footnotes ----------":
             groups.append([])
         elif k + 1 < len(lines) and _underline(line, lines[k + 1]):
-            groups.append([line])
+            groups += [[line, lines[k + 1]], []]
+        elif groups[-1] == [] and k > 0 and _underline(lines[k - 1], line):
+            continue  # the underline, taken with its title
         else:
             groups[-1].append(line)
     return [g for g in groups if g]
@@ -84,31 +113,34 @@ def _underline(title: str, line: str) -> bool:
 
 
 def _text_blocks(group: list[str]) -> list[Block]:
-    """A run of lines: a table term (a short line, the lines after it indented deeper) is a
-    paragraph of its own; the rest is a paragraph if makeinfo filled it, else code."""
-    if not group:
-        return []
-    blocks = []
-    first = group[0].strip()
-    if _BULLET.match(first):  # an item of a list: its marker carries no words
-        group = [_BULLET.sub("", group[0].lstrip(), count=1)] + group[1:]
-    elif len(group) >= 2 and _indent(group[1]) > _indent(group[0]) and len(first) < 40:
-        blocks.append(Block(_prose(group[0])))
-        group = group[1:]
+    """A run of lines: each item of a bullet list is a paragraph, its marker dropped; a
+    table's terms (short lines, the lines after them indented deeper) are a paragraph of
+    their own; the rest is a paragraph if makeinfo filled it, else code."""
+    if _BULLET.match(group[0].strip()):
+        starts = [k for k, line in enumerate(group)
+                  if _indent(line) == _indent(group[0]) and _BULLET.match(line.strip())]
+        items = [group[a:b] for a, b in zip(starts, starts[1:] + [len(group)])]
+        return [block for item in items for block in
+                _body([_BULLET.sub("", item[0].lstrip(), count=1)] + item[1:])]
+    deeper = next((k for k, line in enumerate(group) if _indent(line) > _indent(group[0])), 0)
+    if deeper and all(len(line.strip()) < 40 for line in group[:deeper]):
+        return [Block(_prose(" ".join(group[:deeper])))] + _body(group[deeper:])
+    return _body(group)
+
+
+def _body(group: list[str]) -> list[Block]:
     if _filled(group):
-        blocks.append(Block(_prose(" ".join(group))))
-    else:
-        depth = min(_indent(line) for line in group)
-        blocks.append(Block(_notes("\n".join(line[depth:].rstrip() for line in group)), kind="code"))
-    return blocks
+        return [Block(_prose(" ".join(group)))]
+    depth = min(_indent(line) for line in group)
+    return [Block(_notes("\n".join(line[depth:].rstrip() for line in group)), kind="code")]
 
 
 def _filled(group: list[str]) -> bool:
     """Did makeinfo fill these lines? Each but the last then ends where the next line's first
-    word would not have fitted; one line is prose if it ends a sentence."""
+    word would not have fitted; one line is prose if it ends a sentence (and is no prompt)."""
     if len(group) == 1:
         line = group[0].strip()
-        return line[-1:] in ".:;,?!)" and len(line.split()) >= 3
+        return line[-1:] in ".:;,?!)" and len(line.split()) >= 2 and line[0] not in "$#>%"
     if any(len(line.rstrip()) > FILL_COLUMN and len(line.split()) > 1 for line in group):
         return False  # an example's long line: filling never makes one
     for line, after in zip(group, group[1:]):

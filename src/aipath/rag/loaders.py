@@ -37,6 +37,7 @@ SUPPORTED = (", ".join(SUPPORTED_SUFFIXES) + ", man pages (.1 to .9), Info manua
              "each also gzip-compressed (.txt.gz, .1.gz)")
 _MAN_SECTION = re.compile(r"^\.[1-9][a-z]{0,8}$")  # ls.1, printf.3, Dpkg::Arch.3perl, ssl.7ssl
 _INFO = re.compile(r"^\.info(?:-\d+)?$")  # bash.info, and a split manual's find.info-1
+_INFO_MARKER = re.compile(rb"\x00\x08\[[^\x00]*\x00\x08\]")
 _ROFF = re.compile(r"^[.'][ \t]*(?:TH|SH|Dd|Dt|Sh|so)\b", re.MULTILINE)
 _TO_DOCX = ("; save it as .docx (Word, WPS, or `soffice --headless --convert-to docx FILE`) "
             "and add that")
@@ -140,6 +141,7 @@ def load_man(data: bytes, name: str) -> Document:
 
 def load_info(data: bytes, name: str) -> Document:
     """A GNU Info manual, or one part of a split one (see ``info_loader``)."""
+    data = _INFO_MARKER.sub(b"", data)  # an index node's or image's marker, NUL-delimited
     try:
         blocks, title = info_blocks(decode_text(data, name))
     except InfoError as exc:
