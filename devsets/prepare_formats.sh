@@ -11,6 +11,10 @@
 #                                     each HTML page as a Word document, the same way
 #   <set>-epub for debian-faq-zh, debian-ref-zh, py-tutorial
 #                                     each HTML page as an EPUB 3 book, the same way
+#   git-manual-man                    the git manual's pages as Debian's man pages (git-man):
+#                                     gitfaq.7.gz for gitfaq.html, …; user-manual.html as is
+#   bash-manual-info                  the Bash manual as its Info edition (bash.info.gz, from
+#                                     the same Texinfo source as bashref.html)
 #   The Markdown, Word and EPUB variants need pandoc (apt install pandoc).
 # Each goes to <root>/<variant>/docs with the base set's questions.jsonl beside it.
 # Usage: devsets/prepare_formats.sh [ROOT]   (default ROOT=/tmp/aipath-devsets)
@@ -48,6 +52,18 @@ writer = PdfWriter()  # PDF pages 29-140 hold chapters 1-6
 writer.append("/usr/share/debian-reference/debian-reference.zh-cn.pdf", pages=(28, 140), import_outline=True)
 writer.write(f"{root}/debian-ref-zh-pdf/docs/debian-reference-ch1-6.zh-cn.pdf")
 EOF
+mkdir -p "$root/git-manual-man/docs" "$root/bash-manual-info/docs"
+while IFS= read -r page; do
+    name="$(basename "$page" .html)"
+    man="$(ls /usr/share/man/man[1-7]/"$name".[1-7].gz 2>/dev/null | head -1 || true)"
+    src="${man:-$page}"  # a page with no man page (user-manual.html) stays HTML
+    cmp -s "$src" "$root/git-manual-man/docs/$(basename "$src")" || cp -p "$src" "$root/git-manual-man/docs/"
+done < "$here/git-manual/files.txt"
+cmp -s /usr/share/info/bash.info.gz "$root/bash-manual-info/docs/bash.info.gz" ||
+    cp -p /usr/share/info/bash.info.gz "$root/bash-manual-info/docs/"
+cp "$here/git-manual/questions.jsonl" "$root/git-manual-man/"
+cp "$here/bash-manual/questions.jsonl" "$root/bash-manual-info/"
+
 convert() {  # convert BASE FORMAT: every HTML page of BASE to FORMAT with pandoc
     local base=$1 format=$2 suffix=${2%%-*}
     [ -d "$root/$base/docs" ] || "$here/prepare.sh" "$root" "$base" >/dev/null
