@@ -256,3 +256,35 @@ def test_system_man_pages_read_as_groff_prints_them() -> None:
     recall = sum(r for r, _ in scores) / len(scores)
     precision = sum(p for _, p in scores) / len(scores)
     assert recall > 0.99 and precision > 0.99, (recall, precision)
+
+
+def test_a_folder_of_man_pages_and_info_manuals_goes_into_a_knowledge_base(tmp_path: Path,
+                                                                           home: Path) -> None:
+    """``aipath kb add`` on a man folder: pages and manuals are added, a ``.so`` link page is
+    reported with its reason, and questions find the page and the manual's section."""
+    from typer.testing import CliRunner
+
+    from aipath.cli import app
+    from aipath.rag.kb import KnowledgeBase
+    from aipath.rag.retriever import SearchConfig, search
+
+    from .test_info_loader import INFO
+
+    man1 = tmp_path / "man" / "man1"
+    man1.mkdir(parents=True)
+    (man1 / "frob-files.1.gz").write_bytes(gzip.compress(MAN_PAGE.encode()))
+    (man1 / "frob.1").write_bytes(b".so man1/frob-files.1\n")
+    (tmp_path / "man" / "frob.info.gz").write_bytes(gzip.compress(INFO.encode()))
+    runner = CliRunner()
+    assert runner.invoke(app, ["kb", "create", "man", "--home", str(home)]).exit_code == 0
+    result = runner.invoke(app, ["kb", "add", "man", str(tmp_path / "man"), "--home", str(home)])
+    output = " ".join(result.output.split())
+    assert "2 added" in output and "1 failed" in output, output
+    assert "frob.1: the page only points to another one (man1/frob-files.1)" in output
+    kb = KnowledgeBase(home, "man")
+    hit = search(kb, "what does exit status 1 of frob-files mean?", SearchConfig(top_k=1)).hits[0]
+    assert hit.chunk.source == "man1/frob-files.1.gz"
+    assert hit.chunk.heading.startswith("frob-files(1) > ")
+    assert "1 | a file could not be read" in hit.chunk.text
+    hit = search(kb, "how do I see what would change first?", SearchConfig(top_k=1)).hits[0]
+    assert hit.chunk.source == "frob.info.gz" and hit.chunk.heading == "1 Invoking frob > 1.1 Options"
