@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import re
 
+from aipath.rag.block_writer import BULLETS, BlockWriter
 from aipath.rag.document import Block, collapse_whitespace
-from aipath.rag.roff import GLUE, Request, RoffReader, Text
+from aipath.rag.mdoc import mdoc_blocks
+from aipath.rag.roff import Request, RoffReader, Text
 
 NAME_SECTIONS = {"NAME", "名称", "名字", "NOM", "NOMBRE", "名前", "NAMN", "НАЗВАНИЕ"}
-BULLETS = re.compile(r"^(?:[•*\-+o·]|\(?\w{1,3}[.)]|)$")
 _BREAKS = {"PP", "LP", "P", "HP", "sp", "RS", "RE", "Sp", "TQ"}
 _CODE_ON, _CODE_OFF = {"nf", "EX", "Vb"}, {"fi", "EE", "Ve"}
 _FONTS = {"B", "I", "SM", "SB", "R"}
@@ -42,74 +43,14 @@ class ManPageError(ValueError):
     """The page has no text of its own; the message says why."""
 
 
-class BlockWriter:
-    """Collects text into paragraphs, code blocks and headings, for either macro package."""
-
-    def __init__(self) -> None:
-        self.blocks: list[Block] = []
-        self.pieces: list[str] = []
-        self.code: list[str] | None = None
-        self.pending_heading = 0  # .SH with its title on the next line
-
-    def text(self, text: str) -> None:
-        if self.code is not None:
-            self._append(self.code, text.rstrip())
-        elif self.pending_heading:
-            level, self.pending_heading = self.pending_heading, 0
-            self.heading(text, level)
-        elif not text.strip():
-            self.flush()
-        else:
-            self._append(self.pieces, text)
-
-    def heading(self, text: str, level: int) -> None:
-        self.flush()
-        if text := collapse_whitespace(text.replace(GLUE, "")):
-            self.blocks.append(Block(text, kind="heading", level=level))
-
-    def paragraph(self, text: str) -> None:
-        """A paragraph of its own, such as a list item's tag."""
-        self.flush()
-        self.text(text)
-        self.flush()
-
-    def start_code(self) -> None:
-        self.flush()
-        self.code = []
-
-    def flush(self) -> None:
-        if self.pieces:
-            if text := collapse_whitespace(" ".join(self.pieces).replace(GLUE, "")):
-                self.blocks.append(Block(text))
-            self.pieces = []
-        if self.code is not None:
-            if text := "\n".join(self.code).replace(GLUE, "").strip("\n"):
-                self.blocks.append(Block(text, kind="code"))
-            self.code = [] if self.code is not None else None
-
-    def end_code(self) -> None:
-        self.flush()
-        self.code = None
-
-    @staticmethod
-    def _append(pieces: list[str], text: str) -> None:
-        if pieces and pieces[-1].endswith(GLUE):
-            pieces[-1] = pieces[-1][:-1] + text
-        else:
-            pieces.append(text)
-
-
 def man_blocks(source: str) -> tuple[list[Block], str]:
     """A man page's blocks and its title (the NAME line); ``ManPageError`` if it has none."""
     lines = RoffReader().read(source)
-    requests = [line.name for line in lines if isinstance(line, Request)]
-    has_text = any(isinstance(line, Text) and line.text.strip() for line in lines)
-    if "so" in requests and not has_text:
-        target = next(line.args[0] for line in lines if isinstance(line, Request) and line.name == "so")
+    requests = {line.name: line for line in lines if isinstance(line, Request)}
+    if "so" in requests and not any(isinstance(line, Text) and line.text.strip() for line in lines):
+        target = " ".join(requests["so"].args)
         raise ManPageError(f"the page only points to another one ({target}); add that page")
-    if {"Sh", "Dd"} & set(requests):
-        from aipath.rag.mdoc import mdoc_blocks
-
+    if {"Sh", "Dd"} & requests.keys():
         return _titled(*mdoc_blocks(lines))
     return _titled(*_man(lines))
 

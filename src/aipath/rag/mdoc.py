@@ -11,8 +11,8 @@ with ``.It`` items, ``.Bd -literal`` displays).
 
 from __future__ import annotations
 
+from aipath.rag.block_writer import BULLETS, BlockWriter
 from aipath.rag.document import Block
-from aipath.rag.man_loader import BULLETS, BlockWriter
 from aipath.rag.roff import Request, Text
 
 ENCLOSE = {"Aq": "⟨⟩", "Bq": "[]", "Brq": "{}", "Dq": "“”", "Op": "[]", "Pq": "()",
