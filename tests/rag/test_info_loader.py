@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aipath.rag.loaders import LoaderError, load_bytes, load_file
+from aipath.rag.loaders import LoaderError, Skipped, load_bytes, load_file
 
 # Laid out as makeinfo lays it out: a preamble, nodes with header lines, a menu before the
 # text and one after it, a table of options, an example, an index node and the tag table.
@@ -121,7 +121,7 @@ def test_info_manual_blocks() -> None:
 def test_the_main_file_of_a_split_manual_says_to_add_its_parts() -> None:
     main = "This is find.info.\n\n\x1f\nIndirect:\nfind.info-1: 1573\nfind.info-2: 301683\n" \
            "\x1f\nTag Table:\n(Indirect)\nNode: Top1573\n\x1f\nEnd Tag Table\n"
-    with pytest.raises(LoaderError, match=r"find.info: this file only lists the parts .* add those"):
+    with pytest.raises(Skipped, match=r"find.info: this file only lists the parts .* add those"):
         load_bytes(main.encode(), "find.info")
 
 

@@ -85,6 +85,8 @@ def test_ask_without_relevant_sources_says_so(filled: TestClient) -> None:
     ("data.json.gz", gzip.compress(b"{}"), 415, "unsupported file type"),
     ("notes.txt.gz", b"not gzip", 400, "not a valid gzip file"),
     ("huge.txt", b"word " * 2000, 413, "upload limit"),
+    ("lzcat.1", b".so man1/xz.1\n", 400, "only points to another one (man1/xz.1)"),
+    ("notes.1.gz", gzip.compress(b"plain notes\n"), 400, "not a man page"),
     ("..", b"text", 400, "invalid file name"),
 ])
 def test_bad_uploads_are_rejected_and_change_nothing(filled: TestClient, name, data, status, message) -> None:

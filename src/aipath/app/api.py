@@ -173,8 +173,9 @@ def create_app(settings: AppSettings) -> FastAPI:
             raise APIError(400, str(exc)) from exc
         finally:
             kb.close()
-        if report.failed:
-            raise APIError(400, "; ".join(reason for _, reason in report.failed), "invalid_file")
+        if report.failed or report.skipped:
+            raise APIError(400, "; ".join(reason for _, reason in report.failed + report.skipped),
+                           "invalid_file")
         docs = {d.id: d for d in registry.reader(name)[0].documents()} if report.added else {}
         return UploadResult(
             added=[DocumentInfo(id=i, name=n, chunks=c, bytes=docs[i].size, title=docs[i].title,

@@ -108,6 +108,8 @@ def add(
         console.print(f"[magenta]removed[/]   {doc.name}  (its file is gone: {doc.source})")
     for doc_name, existing in report.duplicates:
         console.print(f"[yellow]unchanged[/] {doc_name}  (same content as '{existing}' already stored)")
+    for _, reason in report.skipped:
+        console.print(f"[dim]skipped[/]   {reason}")
     for doc_name, reason in report.failed:
         err_console.print(f"[red]failed[/]    {reason}")
     for warning in report.warnings:
@@ -115,7 +117,8 @@ def add(
     console.print(f"{len(report.added)} added, {len(report.updated)} updated, "
                   + (f"{len(removed)} removed, " if sync else "")
                   + f"{len(report.duplicates)} duplicates, "
-                  f"{len(report.failed)} failed; {kb.chunk_count()} chunks in '{name}'.")
+                  + (f"{len(report.skipped)} skipped, " if report.skipped else "")
+                  + f"{len(report.failed)} failed; {kb.chunk_count()} chunks in '{name}'.")
     if report.failed:
         raise typer.Exit(1)
 

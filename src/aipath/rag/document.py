@@ -41,6 +41,11 @@ def collapse_whitespace(text: str) -> str:
     return re.sub(r"\s+", " ", _CJK_WRAP.sub("", text)).strip()
 
 
+class NoOwnText(ValueError):
+    """A well-formed file that only points to others: a man page's ``.so`` link, the index
+    file of a split Info manual. Nothing to index, and nothing wrong either."""
+
+
 @dataclass
 class Block:
     """One structural unit of a document."""

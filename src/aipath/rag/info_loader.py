@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from aipath.rag.document import Block, collapse_whitespace
+from aipath.rag.document import Block, NoOwnText, collapse_whitespace
 
 FILL_COLUMN = 72  # makeinfo fills paragraphs to this width
 UNDERLINES = {"*": 1, "=": 2, "-": 3, ".": 4}
@@ -42,7 +42,7 @@ def info_blocks(text: str) -> tuple[list[Block], str]:
     nodes = [n for n in nodes if n.startswith("File:")]
     if not nodes:
         if any(p.lstrip("\n").startswith("Indirect:") for p in parts):
-            raise InfoError("this file only lists the parts the manual is split into "
+            raise NoOwnText("this file only lists the parts the manual is split into "
                             "(NAME.info-1, NAME.info-2, …); add those")
         raise InfoError("no Info node found (a node starts with a 'File: …, Node: …' line)")
     blocks: list[Block] = []

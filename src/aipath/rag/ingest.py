@@ -23,7 +23,7 @@ from aipath.rag.document import Chunk, Document
 from aipath.rag.embeddings import (ENGLISH_ONLY, Embedder, auto_embedder_spec, get_embedder,
                                    needs_multilingual)
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings
-from aipath.rag.loaders import LoaderError, load_bytes
+from aipath.rag.loaders import LoaderError, Skipped, load_bytes
 from aipath.rag.text_analysis import analyze
 from aipath.rag.vector_store import new_prefix, vector_store
 from aipath.rag.windows import dense_windows
@@ -56,6 +56,7 @@ class IngestReport:
     updated: list[tuple[str, int, int]] = field(default_factory=list)  # new versions, as added
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (name, existing name)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # no text of their own
     warnings: list[str] = field(default_factory=list)  # added anyway, but the user should act
 
 
@@ -111,6 +112,8 @@ def _parse(kb: KnowledgeBase, files: list[SourceFile], report: IngestReport,
                 older = known if reread else by_source.get(file.source) if file.versioned else None
                 parsed.append(_Parsed(file, sha, document, chunker.split(document), older))
                 taken[sha] = file.name
+            except Skipped as exc:
+                report.skipped.append((file.name, str(exc)))
             except LoaderError as exc:
                 report.failed.append((file.name, str(exc)))
         progress("parse", done, len(files))
@@ -119,11 +122,12 @@ def _parse(kb: KnowledgeBase, files: list[SourceFile], report: IngestReport,
 
 def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress = _noop,
                   strict: bool = False) -> IngestReport:
-    """Add every file that parses; with ``strict``, add nothing if any file fails."""
+    """Add every file that parses; with ``strict``, add nothing if any file fails or has no
+    text of its own."""
     report = IngestReport()
     kb.vectors.check()
     parsed = _parse(kb, files, report, progress)
-    if not parsed or (strict and report.failed):
+    if not parsed or (strict and (report.failed or report.skipped)):
         return report
     meta = kb.meta
     spec = meta["embedder"]

@@ -18,17 +18,22 @@ from functools import lru_cache
 from pathlib import Path
 
 from aipath.rag.decoding import DecodeError, declared_charset, decode_text, gunzip
-from aipath.rag.document import Block, Document, collapse_whitespace, with_heading_paths
+from aipath.rag.document import Block, Document, NoOwnText, collapse_whitespace, with_heading_paths
 from aipath.rag.epub_loader import EpubError, epub_documents
 from aipath.rag.html_loader import html_blocks
 from aipath.rag.info_loader import InfoError, info_blocks
-from aipath.rag.man_loader import ManPageError, man_blocks
+from aipath.rag.man_loader import man_blocks
 from aipath.rag.pdf_loader import pdf_blocks
 from aipath.rag.rst_loader import rst_blocks
 
 
 class LoaderError(ValueError):
     """The file cannot be turned into text; the message says why and what to do."""
+
+
+class Skipped(LoaderError):
+    """The file is well formed but has no text of its own (``NoOwnText``): a folder of man
+    pages or Info manuals holds such files, and adding the folder is no error."""
 
 
 SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx",
@@ -134,8 +139,8 @@ def load_man(data: bytes, name: str) -> Document:
                           "name it .txt")
     try:
         blocks, title = man_blocks(text)
-    except ManPageError as exc:
-        raise LoaderError(f"{name}: {exc}") from exc
+    except NoOwnText as exc:
+        raise Skipped(f"{name}: {exc}") from exc
     return Document(name, with_heading_paths(blocks), title=title)
 
 
@@ -144,6 +149,8 @@ def load_info(data: bytes, name: str) -> Document:
     data = _INFO_MARKER.sub(b"", data)  # an index node's or image's marker, NUL-delimited
     try:
         blocks, title = info_blocks(decode_text(data, name))
+    except NoOwnText as exc:
+        raise Skipped(f"{name}: {exc}") from exc
     except InfoError as exc:
         raise LoaderError(f"{name}: {exc}") from exc
     return Document(name, with_heading_paths(blocks), title=title)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from aipath.rag.block_writer import BULLETS, BlockWriter
-from aipath.rag.document import Block, collapse_whitespace
+from aipath.rag.document import Block, NoOwnText, collapse_whitespace
 from aipath.rag.mdoc import mdoc_blocks
 from aipath.rag.roff import Request, RoffReader, Text
 
@@ -39,17 +39,13 @@ _ALTERNATING = {"BR", "BI", "IB", "IR", "RB", "RI"}
 _SIZE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)[icpPmnvuMsf]?$")
 
 
-class ManPageError(ValueError):
-    """The page has no text of its own; the message says why."""
-
-
 def man_blocks(source: str) -> tuple[list[Block], str]:
-    """A man page's blocks and its title (the NAME line); ``ManPageError`` if it has none."""
+    """A man page's blocks and its title (the NAME line); ``NoOwnText`` for a link page."""
     lines = RoffReader().read(source)
     requests = {line.name: line for line in lines if isinstance(line, Request)}
     if "so" in requests and not any(isinstance(line, Text) and line.text.strip() for line in lines):
         target = " ".join(requests["so"].args)
-        raise ManPageError(f"the page only points to another one ({target}); add that page")
+        raise NoOwnText(f"the page only points to another one ({target}); add that page")
     if {"Sh", "Dd"} & requests.keys():
         return _titled(*mdoc_blocks(lines))
     return _titled(*_man(lines))
