@@ -9,9 +9,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="${1:-/tmp/aipath-devsets}"
 shift || true
 sets=("$@")
-# debian-maint-zh, git-manual, bash-manual and debian-edu-zh are confirmation sets (see README.md)
+# debian-maint-zh, git-manual, bash-manual, debian-edu-zh, debian-man-zh and debian-man-en are
+# confirmation sets (see README.md)
 [ ${#sets[@]} -gt 0 ] || sets=(py-library py-tutorial debian-faq-zh debian-ref-zh debian-maint-zh git-manual
-                               bash-manual debian-edu-zh)
+                               bash-manual debian-edu-zh debian-man-zh debian-man-en)
 
 missing=()
 for set in "${sets[@]}"; do
@@ -23,6 +24,9 @@ for set in "${sets[@]}"; do
         git-manual) dir=/usr/share/doc/git-doc pkg=git-doc ;;
         bash-manual) dir=/usr/share/doc/bash/bashref.html pkg=bash-doc ;;  # /usr/share/doc/bash comes with bash
         debian-edu-zh) dir=/usr/share/doc/debian-edu-doc-zh-cn pkg=debian-edu-doc-zh-cn ;;
+        debian-man-zh) dir=/usr/share/man/zh_CN pkg=manpages-zh ;;
+        # man pages of the packages they document; minimal images drop /usr/share/man
+        debian-man-en) dir=/usr/share/man/man1/find.1.gz pkg=man-db ;;
         *) echo "unknown set $set" >&2; exit 1 ;;
     esac
     [ -e "$dir" ] || [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")

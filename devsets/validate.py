@@ -21,8 +21,9 @@ from aipath.rag.evaluation import is_relevant_passage, normalise
 from aipath.rag.loaders import load_file
 
 HERE = Path(__file__).resolve().parent
-SETS = ("py-library", "py-tutorial", "debian-faq-zh", "debian-ref-zh",
-        "debian-maint-zh", "git-manual", "bash-manual", "debian-edu-zh")  # last four: confirmation
+SETS = ("py-library", "py-tutorial", "debian-faq-zh", "debian-ref-zh",  # development
+        "debian-maint-zh", "git-manual", "bash-manual", "debian-edu-zh",  # confirmation
+        "debian-man-zh", "debian-man-en")
 WINDOW, STEP = 600, 200
 KEYS = ("id", "question", "answer", "gold_quote")
 
