@@ -127,8 +127,9 @@ def test_rrf_and_weighted_fusion_by_hand() -> None:
     assert m[2] == pytest.approx(0.3 * 4 / 9, abs=1e-6)
     z = dict(zscore([a, b], [0.3, 0.7]))
     sa = np.array([10.0, 5.0, 1.0])
-    za = (sa - sa.mean()) / sa.std()
-    assert z[1] == pytest.approx(0.3 * za[0] + 0.7 * -1.0, abs=1e-6)
+    za = np.maximum((sa - sa.mean()) / sa.std(), 0.0)  # listed never below missing (0)
+    assert za[2] == 0.0
+    assert z[1] == pytest.approx(0.3 * za[0] + 0.7 * 0.0, abs=1e-6)
     assert z[3] == pytest.approx(0.3 * za[2] + 0.7 * 1.0, abs=1e-6)
     assert z[2] == pytest.approx(0.3 * za[1], abs=1e-6)
     assert zscore([[], b], [0.5, 0.5])[0][0] == 3

@@ -2,8 +2,10 @@
 
 ``zscore`` (default): each list's scores are standardised — (score − mean) / std over
 that list's candidates — then summed with weights; a chunk missing from a list gets that
-list's mean (0). A retriever whose list is flat (nothing stands out) contributes little,
-one with a clear winner contributes a lot, so a weak retriever cannot drown a strong one.
+list's mean (0), and a listed chunk never gets less: being listed is evidence, so a chunk a
+list ranks 40th must not fall below one it does not rank at all. A retriever whose list is
+flat (nothing stands out) contributes little, one with a clear winner contributes a lot, so
+a weak retriever cannot drown a strong one.
 
 ``minmax``: each list's scores are stretched to [0, 1], then summed with weights.
 
@@ -16,6 +18,8 @@ zscore ≥ minmax > rrf, by 0.01–0.03 mean nDCG@10.
 2
 >>> [c for c, _ in zscore([[(1, 9.0), (2, 3.0), (3, 3.0)], [(2, 0.9), (1, 0.2), (3, 0.1)]], [0.5, 0.5])]
 [1, 2, 3]
+>>> [c for c, _ in zscore([[(1, 9.0), (2, 1.0), (3, 0.5)], [(4, 0.9), (5, 0.2)]], [0.5, 0.5])]
+[1, 4, 2, 3, 5]
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ def rrf(rankings: Sequence[Ranking], k: int = 60,
 
 
 def _standardise(scores: np.ndarray) -> np.ndarray:
-    return (scores - scores.mean()) / (scores.std() + 1e-9)
+    """z-scores floored at 0, the mean that a chunk missing from the list gets."""
+    return np.maximum((scores - scores.mean()) / (scores.std() + 1e-9), 0.0)
 
 
 def _stretch(scores: np.ndarray) -> np.ndarray:
