@@ -12,7 +12,7 @@ MODULES = ["aipath.rag.fusion", "aipath.rag.text_analysis", "aipath.rag.chunking
            "aipath.rag.evaluation", "aipath.rag.windows", "aipath.rag.extract",
            "aipath.rag.e5_weights", "aipath.rag.script",
            "aipath.rag.embeddings", "aipath.rag.loaders", "aipath.rag.decoding", "aipath.rag.glossary",
-           "aipath.rag.roff", "aipath.rag.man_loader", "aipath.rag.mdoc", "aipath.rag.info_loader",
+           "aipath.rag.retriever", "aipath.rag.roff", "aipath.rag.man_loader", "aipath.rag.mdoc", "aipath.rag.info_loader",
            "aipath.app.uploads"]
 
 

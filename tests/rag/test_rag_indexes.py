@@ -48,6 +48,25 @@ def test_bm25_matches_lucene_formula(query: str) -> None:
     np.testing.assert_allclose(index.scores(query), expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("query", ["vector search", "dense vector scores of the retriever",
+                                   "向量检索", "how do I search my photo album"])
+def test_bm25_coverage_is_the_share_of_query_idf_a_chunk_holds(query: str, tmp_path) -> None:
+    """The oracle: Lucene's idf from document frequencies counted by hand; a term no
+    document has counts with df = 0."""
+    tokens = [analyze(d) for d in DOCS]
+    index = BM25Index().build(list(range(10, 15)), tokens)
+    index.save(tmp_path / "bm25")
+    loaded = BM25Index.load(tmp_path / "bm25")
+    terms = set(analyze(query))
+    idf = {t: math.log(1 + (5 - sum(t in d for d in tokens) + 0.5) / (sum(t in d for d in tokens) + 0.5))
+           for t in terms}
+    for position, chunk_id in enumerate(range(10, 15)):
+        expected = sum(idf[t] for t in terms if t in tokens[position]) / sum(idf.values())
+        assert index.coverage(query, chunk_id) == pytest.approx(expected)
+        assert loaded.coverage(query, chunk_id) == pytest.approx(expected)
+    assert index.coverage(query, 99) == 0.0  # not indexed
+
+
 def test_bm25_chinese_query_scores_positive_and_ranks_right(tmp_path) -> None:
     index = BM25Index().build([1, 2, 3, 4, 5], [analyze(d) for d in DOCS])
     hits = index.search("如何做中文分词？", 3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,28 @@ class BM25Index:
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         scores = self.scores(query)
         return top_k(self.ids, scores, k)
+
+    def coverage(self, query: str, chunk_id: int) -> float:
+        """The share of the query's weight (each distinct term's idf) that the chunk holds.
+
+        1.0 when the chunk has every term; low when it matches only some of the question's
+        words, as for a question asked in other words than the documents use. A word no
+        chunk has counts with the highest idf, so it lowers the share too.
+        """
+        terms = set(analyze(query))
+        position = np.flatnonzero(self.ids == chunk_id)
+        if not terms or self._bm25 is None or not len(position):
+            return 0.0
+        matrix = self._bm25.scores  # CSC by term: the rows of term t are its postings
+        postings, starts, n = matrix["indices"], matrix["indptr"], matrix["num_docs"]
+        held = total = 0.0
+        for term in terms:
+            column = self._bm25.vocab_dict.get(term)
+            docs = postings[starts[column]:starts[column + 1]] if column is not None else postings[:0]
+            idf = math.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
+            total += idf
+            held += idf if np.any(docs == position[0]) else 0.0
+        return held / total
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
