@@ -290,3 +290,25 @@ def test_a_folder_of_man_pages_and_info_manuals_goes_into_a_knowledge_base(tmp_p
     assert "1 | a file could not be read" in hit.chunk.text
     hit = search(kb, "how do I see what would change first?", SearchConfig(top_k=1)).hits[0]
     assert hit.chunk.source == "frob.info.gz" and hit.chunk.heading == "1 Invoking frob > 1.1 Options"
+
+
+def test_damaged_pages_load_or_fail_with_a_loader_error() -> None:
+    """Truncated, spliced and garbled roff (unbalanced conditionals, escapes past Unicode,
+    self-referencing strings, tables never closed) never raise anything but LoaderError."""
+    rng = random.Random(11)
+    pieces = [b"\\", b"\\f", b"\\(", b"\\[", b"\\*(", b".ie ", b".el ", b"\\{", b"\\}", b".de X\n",
+              b".TS\n", b"T{\n", b".TP\n", b".SH\n", b".It ", b" Ta ", b".Sm off\n", b"Xo\n",
+              b"\\N'99999999'", b"\\[u110000]", b"\\[uD800]", b".ds a \\*a\\*a\n\\*a\n", b".so\n"]
+    for page, name in [(MAN_PAGE, "frob-files.1"), (MDOC_PAGE, "fetchmail.1")]:
+        for _ in range(300):
+            data = bytearray(page.encode())
+            for _ in range(rng.randint(1, 6)):
+                at = rng.randrange(len(data) + 1)
+                if rng.random() < 0.6:
+                    data[at:at] = rng.choice(pieces)
+                else:
+                    del data[at:at + rng.randint(1, 80)]
+            try:
+                load_bytes(bytes(data), name)
+            except LoaderError:
+                pass

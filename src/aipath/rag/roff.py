@@ -84,10 +84,15 @@ def special_char(name: str) -> str:
     if len(name) == 2 and name[0] in _ACCENTS and name[1].isalpha():
         return unicodedata.normalize("NFC", name[1] + _ACCENTS[name[0]])
     if re.fullmatch(r"u[0-9A-Fa-f]{4,6}(?:_[0-9A-Fa-f]{4,6})*", name):
-        return unicodedata.normalize("NFC", "".join(chr(int(c, 16)) for c in name[1:].split("_")))
+        return unicodedata.normalize("NFC", "".join(_char(int(c, 16)) for c in name[1:].split("_")))
     if re.fullmatch(r"char\d+", name):
-        return chr(int(name[4:]))
+        return _char(int(name[4:]))
     return ""
+
+
+def _char(code: int) -> str:
+    """The character with this code point; '' for none (a surrogate, or beyond Unicode)."""
+    return chr(code) if 0 < code < 0x110000 and not 0xD800 <= code < 0xE000 else ""
 
 
 class RoffReader:
@@ -119,7 +124,7 @@ class RoffReader:
             if m.group("hmove") is not None:  # a move right is a gap; nroff prints it as spaces
                 return " " if not m.group("amount").lstrip("+").startswith("-") else ""
             if m.group("code") is not None:
-                return chr(int(m.group("code")))
+                return _char(int(m.group("code")))
             if m.group("char") is not None:
                 return SINGLE.get(m.group("char"), m.group("char"))
             return ""
