@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import gzip
+import random
 import re
 from pathlib import Path
 
@@ -148,3 +149,21 @@ def test_an_info_manual_reads_as_its_html_edition() -> None:
     headings = lambda d: [b.text for b in d.blocks if b.kind == "heading"]  # noqa: E731
     assert "4.3.1 The Set Builtin" in headings(info)
     assert not any("* Menu:" in b.text or "(line" in b.text for b in info.blocks)
+
+
+def test_damaged_manuals_load_or_fail_with_a_loader_error() -> None:
+    rng = random.Random(5)
+    pieces = ["\x1f", "\x1f\nFile: x,  Node: y\n", "* Menu:\n", "\n\n", "=====\n", "****\n",
+              "*note ", "::", "\x00\x08[index\x00\x08]", "   * ", "\n     "]
+    for _ in range(300):
+        text = list(INFO)
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(text) + 1)
+            if rng.random() < 0.6:
+                text[at:at] = [rng.choice(pieces)]
+            else:
+                del text[at:at + rng.randint(1, 80)]
+        try:
+            load_bytes("".join(text).encode(), "frob.info")
+        except LoaderError:
+            pass
