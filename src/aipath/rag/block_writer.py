@@ -12,6 +12,11 @@ from aipath.rag.roff import GLUE
 BULLETS = re.compile(r"^(?:[•*\-+o·]|\(?\w{1,3}[.)]|)$")
 
 
+def page_name(args: list[str]) -> tuple[str, str]:
+    """(name, section) from the arguments of man's ``.TH`` or mdoc's ``.Dt``."""
+    return (args[0] if args else "", args[1] if len(args) > 1 else "")
+
+
 class BlockWriter:
     """Collects text into paragraphs, code blocks and headings, for either macro package."""
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from aipath.rag.block_writer import BULLETS, BlockWriter
+from aipath.rag.block_writer import BULLETS, BlockWriter, page_name
 from aipath.rag.document import Block, NoOwnText, collapse_whitespace
 from aipath.rag.mdoc import mdoc_blocks
 from aipath.rag.roff import Request, RoffReader, Text
@@ -62,8 +62,8 @@ def _man(lines: list[Request | Text]) -> tuple[list[Block], tuple[str, str]]:
             out.text(line.text)
             continue
         name, args = line.name, line.args
-        if name == "TH" and args:
-            page = (args[0], args[1] if len(args) > 1 else "")
+        if name == "TH":
+            page = page_name(args)
         elif name in ("SH", "SS"):
             level = 2 if name == "SH" else 3
             if args:

@@ -11,7 +11,7 @@ with ``.It`` items, ``.Bd -literal`` displays).
 
 from __future__ import annotations
 
-from aipath.rag.block_writer import BULLETS, BlockWriter
+from aipath.rag.block_writer import BULLETS, BlockWriter, page_name
 from aipath.rag.document import Block
 from aipath.rag.roff import Request, Text
 
@@ -137,8 +137,8 @@ def mdoc_blocks(lines: list[Request | Text]) -> tuple[list[Block], tuple[str, st
             out.text(line.text)
             continue
         macro, args = line.name, line.args
-        if macro == "Dt" and args:
-            page = (args[0], args[1] if len(args) > 1 else "")
+        if macro == "Dt":
+            page = page_name(args)
         elif macro == "Nm" and args and not name:
             name = args[0]
             out.text(render(tokens, name))
