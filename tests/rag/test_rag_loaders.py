@@ -8,7 +8,7 @@ import io
 import pytest
 
 from aipath.rag import decoding
-from aipath.rag.loaders import LoaderError, iter_supported_files, load_bytes, scan_files
+from aipath.rag.loaders import LoaderError, is_supported, iter_supported_files, load_bytes, scan_files
 
 
 def _pdf(pages: list[str]) -> bytes:
@@ -289,11 +289,23 @@ def test_a_gzip_file_loads_as_the_file_inside_it(name: str, data: bytes) -> None
         [(b.kind, b.text, b.heading_path) for b in plain.blocks]
 
 
+@pytest.mark.parametrize("name", ["README", "README.Debian.gz", "NEWS.GZ", "changelog.Debian.gz",
+                                  "copyright", "TODO", "INSTALL.source"])
+def test_a_packages_plain_text_documents_load_by_their_names(name: str) -> None:
+    """/usr/share/doc/PACKAGE holds text files named by what they are, not by a suffix."""
+    text = "Notes for Debian\n================\n\nThe daemon starts at boot; disable it in /etc/default.\n"
+    data = gzip.compress(text.encode()) if name.lower().endswith(".gz") else text.encode()
+    doc = load_bytes(data, name)
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Notes for Debian"), ("paragraph", "The daemon starts at boot; disable it in /etc/default.")]
+    assert is_supported(name)
+
+
 @pytest.mark.parametrize("data,name,message", [
     (b"not gzip at all", "bad.txt.gz", "not a valid gzip file"),
     (gzip.compress(b"cut short " * 100)[:30], "truncated.md.gz", "not a valid gzip file"),
     (gzip.compress(b"{}"), "data.json.gz", "unsupported file type '.json'"),
-    (gzip.compress(b"readme"), "README.gz", "unsupported file type '\\(none\\)'"),
+    (gzip.compress(b"1,2"), "data.gz", "unsupported file type '\\(none\\)'"),
     (gzip.compress(b"  \n"), "blank.txt.gz", "empty"),
 ])
 def test_bad_gzip_files_raise_clear_errors(data: bytes, name: str, message: str) -> None:

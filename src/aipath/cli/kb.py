@@ -66,7 +66,8 @@ def add(
     home: HomeOption = None,
 ) -> None:
     """Add documents (.txt .rst .md .html .pdf .docx .epub, man pages such as ls.1, Info
-    manuals such as bash.info, or any of them .gz: /usr/share/man works as it is). Duplicates
+    manuals such as bash.info, README/NEWS/changelog text files, or any of them .gz:
+    /usr/share/man and /usr/share/doc work as they are). Duplicates
     are skipped; a file edited since it was added, or read by an older aipath's loaders,
     replaces its old version; bad files are reported and change nothing. Run it again on
     the same folders to pick up changes (--sync: deletions too)."""

@@ -39,9 +39,15 @@ class Skipped(LoaderError):
 SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx",
                       ".epub")
 SUPPORTED = (", ".join(SUPPORTED_SUFFIXES) + ", man pages (.1 to .9), Info manuals (.info), "
+             "plain-text README, NEWS, changelog, copyright… files, "
              "each also gzip-compressed (.txt.gz, .1.gz)")
 _MAN_SECTION = re.compile(r"^\.[1-9][a-z]{0,8}$")  # ls.1, printf.3, Dpkg::Arch.3perl, ssl.7ssl
 _INFO = re.compile(r"^\.info(?:-\d+)?$")  # bash.info, and a split manual's find.info-1
+# The plain-text files every package's /usr/share/doc holds, named by what they are rather
+# than by a suffix: README, README.Debian, NEWS.gz, changelog.Debian.gz, copyright, TODO.
+_TEXT_NAME = re.compile(r"^(?:readme|news|changes|changelog|install|faq|todo|authors|thanks|bugs|"
+                        r"hacking|contributing|copying|copyright|license|notice|history)"
+                        r"(?:[._-][\w.-]*)?$", re.IGNORECASE)
 _INFO_MARKER = re.compile(rb"\x00\x08\[[^\x00]*\x00\x08\]")
 _ROFF = re.compile(r"^[.'][ \t]*(?:TH|SH|Dd|Dt|Sh|so)\b", re.MULTILINE)
 _TO_DOCX = ("; save it as .docx (Word, WPS, or `soffice --headless --convert-to docx FILE`) "
@@ -247,25 +253,33 @@ def loader_suffix(name: str) -> str:
     return path.suffix.lower()
 
 
-def loader_for(suffix: str) -> Callable[[bytes, str], Document] | None:
-    """The loader of files with this suffix (see ``loader_suffix``), if any."""
+def loader_for(name: str) -> Callable[[bytes, str], Document] | None:
+    """The loader of a file by its name: its suffix (see ``loader_suffix``), or for a file
+    named by what it is (``README.Debian``, ``NEWS.gz``), plain text.
+
+    >>> [loader_for(n).__name__ for n in ("ls.1.gz", "find.info-1", "README.Debian", "NEWS.gz")]
+    ['load_man', 'load_info', 'load_txt', 'load_txt']
+    """
+    suffix = loader_suffix(name)
     if suffix in LOADERS:
         return LOADERS[suffix]
     if _MAN_SECTION.match(suffix):
         return load_man
     if _INFO.match(suffix):
         return load_info
+    if _TEXT_NAME.match(re.sub(r"\.gz$", "", Path(name).name, flags=re.IGNORECASE)):
+        return load_txt
     return None
 
 
 def is_supported(name: str) -> bool:
-    return loader_for(loader_suffix(name)) is not None
+    return loader_for(name) is not None
 
 
 def load_bytes(data: bytes, name: str) -> Document:
     """Parse ``data`` by the suffix of ``name``; raise ``LoaderError`` on any problem."""
     suffix = loader_suffix(name)
-    loader = loader_for(suffix)
+    loader = loader_for(name)
     if loader is None:
         raise LoaderError(
             f"{name}: unsupported file type '{suffix or '(none)'}'; supported: {SUPPORTED}"
