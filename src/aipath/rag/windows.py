@@ -31,7 +31,7 @@ GENERIC_SECTIONS = frozenset({
 def window_title(heading: str) -> str:
     """What leads a chunk's windows: its innermost heading, and when that names no subject
     (a man page's OPTIONS), the document's top heading before it, so the window says whose
-    options these are. On three sets of man pages this lifted hybrid nDCG@10 by 0.013-0.027
+    options these are. On three sets of man pages this lifted hybrid nDCG@10 by 0.018-0.022
     and changed nothing elsewhere (devsets/RESULTS.md, 2026-12-07).
 
     >>> window_title("Guide > Install"), window_title("ls(1) > OPTIONS"), window_title("ls(1) > 描述")
