@@ -329,3 +329,21 @@ def test_every_loader_is_part_of_the_parser_version() -> None:
     folder = Path(ingest.__file__).parent
     loaders = {p.stem for p in folder.glob("*_loader.py")} | {"loaders", "chunking"}
     assert loaders <= set(ingest.PARSER_MODULES)
+
+
+def test_keyword_search_steps_back_when_its_best_match_holds_little_of_the_question(
+        home: Path, corpus: Path) -> None:
+    kb = KnowledgeBase.create(home, "w")
+    add_documents(kb, _files(corpus))
+    full = search(kb, "BM25 parameters k1 and b", SearchConfig(top_k=3))
+    assert full.coverage == pytest.approx(1.0) and full.bm25_weight == 0.5
+    assert full.hits[0].chunk.source == "bm25.txt"
+    loose = search(kb, "which software quickly finds the nearest neighbours of my vectors",
+                   SearchConfig(top_k=3))
+    assert 0 < loose.coverage < 0.5
+    assert loose.bm25_weight == pytest.approx(0.5 * loose.coverage / 0.5)
+    off = search(kb, "which software quickly finds the nearest neighbours of my vectors",
+                 SearchConfig(top_k=3, full_coverage=0.0))
+    assert off.bm25_weight == 0.5
+    dense = search(kb, "BM25 parameters", SearchConfig(mode="dense", top_k=3))
+    assert dense.bm25_weight is None and dense.coverage is None

@@ -203,7 +203,8 @@ def create_app(settings: AppSettings) -> FastAPI:
             except KnowledgeBaseError as exc:
                 raise APIError(409, str(exc), "kb_state_error") from exc
         return QueryResponse(chunks=[_source(i, h) for i, h in enumerate(result.hits, 1)],
-                             timings=result.timings, warnings=result.warnings, keywords=result.keywords)
+                             timings=result.timings, warnings=result.warnings, keywords=result.keywords,
+                             bm25_weight=result.bm25_weight)
 
     @app.post("/v1/kb/{name}/ask", response_model=AskResponse,
               responses={200: {"content": {"text/event-stream": {}}}})

@@ -84,6 +84,9 @@ class QueryResponse(BaseModel):
     keywords: str = Field("", description="What keyword search (BM25) was asked: the query, and "
                           "for a query in the other language than the documents, the dictionary "
                           "glosses of its words in theirs")
+    bm25_weight: float | None = Field(None, description="Keyword search's share in a hybrid "
+                                      "search (0.5, less when its best match holds under half of "
+                                      "the query's idf); null in bm25 or dense mode")
 
 
 class AskRequest(BaseModel):

@@ -122,6 +122,11 @@ def query(
     console.print(f"[dim]retrieve {result.timings['retrieve'] * 1000:.1f} ms[/]")
     if result.keywords != text:  # asked in the other language: say what keyword search looked for
         console.print(f"[dim]keywords: {result.keywords}[/]", highlight=False)
+    if result.bm25_weight is not None and result.coverage is not None and \
+            result.bm25_weight < _search_config(mode, top_k).bm25_weight:
+        console.print(f"[dim]keyword search weighted {result.bm25_weight:.2f}: its best match holds "
+                      f"{result.coverage:.0%} of the question's words (by idf), so the question "
+                      f"is likely worded differently from the documents[/]", highlight=False)
     _print_warnings(result.warnings)
 
 

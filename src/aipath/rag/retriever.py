@@ -60,6 +60,8 @@ class SearchResult:
     query_vector: np.ndarray | None = None  # the query's embedding, when a dense search ran
     warnings: list[str] = field(default_factory=list)  # what limits this search, and the fix
     keywords: str = ""  # what BM25 is asked (``bm25_query``), whatever the mode
+    bm25_weight: float | None = None  # BM25's share in a hybrid search (``bm25_weight``)
+    coverage: float | None = None  # the share of the query's idf BM25's best chunk holds
 
 
 def language_warning(kb: KnowledgeBase, query: str) -> str | None:
@@ -101,8 +103,9 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     # Measured on questions searched as asked; glosses of another language change what a
     # low share means (the question's own words are absent by nature), so they keep it at 1.
     coverage = (bm25_index.coverage(keywords, bm25_hits[0][0])
-                if bm25_hits and dense_hits and keywords == query else 1.0)
-    ranked = _fuse(config, bm25_hits, dense_hits, coverage)
+                if bm25_hits and dense_hits and keywords == query else None)
+    weight = bm25_weight(config, 1.0 if coverage is None else coverage)
+    ranked = _fuse(config, bm25_hits, dense_hits, weight)
     bm25_of, dense_of = dict(bm25_hits), dict(dense_hits)
     timings = {"retrieve": time.perf_counter() - started}
     keep = config.depth if reranker else config.top_k
@@ -117,7 +120,8 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
         hits.sort(key=lambda h: -(h.rerank or 0.0))
         timings["rerank"] = time.perf_counter() - started
     warning = language_warning(kb, query) if config.mode != "bm25" else None
-    return SearchResult(hits[:config.top_k], timings, vector, [warning] if warning else [], keywords)
+    return SearchResult(hits[:config.top_k], timings, vector, [warning] if warning else [], keywords,
+                        weight if config.mode == "hybrid" else None, coverage)
 
 
 def query_vectors(kb: KnowledgeBase, query: str) -> dict[str, np.ndarray]:
@@ -233,13 +237,12 @@ def bm25_weight(config: SearchConfig, coverage: float) -> float:
 
 
 def _fuse(config: SearchConfig, bm25_hits: fusion.Ranking, dense_hits: fusion.Ranking,
-          coverage: float) -> fusion.Ranking:
-    """``coverage``: the share of the query's idf that BM25's best chunk holds."""
+          bm25: float) -> fusion.Ranking:
+    """The ranking of ``config.mode``; a hybrid one gives BM25 the weight ``bm25``."""
     if config.mode == "bm25":
         return bm25_hits
     if config.mode == "dense":
         return dense_hits
-    bm25 = bm25_weight(config, coverage)
     weights = [bm25, 1.0 - bm25]
     if config.fusion == "rrf":
         return fusion.rrf([bm25_hits, dense_hits], config.rrf_k, weights)
