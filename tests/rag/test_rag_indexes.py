@@ -49,7 +49,7 @@ def test_bm25_matches_lucene_formula(query: str) -> None:
 
 
 @pytest.mark.parametrize("query", ["vector search", "dense vector scores of the retriever",
-                                   "向量检索", "how do I search my photo album"])
+                                   "向量检索", "分布式向量数据库怎么检索", "how do I search my photo album"])
 def test_bm25_coverage_is_the_share_of_query_idf_a_chunk_holds(query: str, tmp_path) -> None:
     """The oracle: Lucene's idf from document frequencies counted by hand; a term no
     document has counts with df = 0."""
@@ -57,7 +57,7 @@ def test_bm25_coverage_is_the_share_of_query_idf_a_chunk_holds(query: str, tmp_p
     index = BM25Index().build(list(range(10, 15)), tokens)
     index.save(tmp_path / "bm25")
     loaded = BM25Index.load(tmp_path / "bm25")
-    terms = set(analyze(query))
+    terms = set(analyze(query, parts=False))  # a Chinese word once, not with its parts
     idf = {t: math.log(1 + (5 - sum(t in d for d in tokens) + 0.5) / (sum(t in d for d in tokens) + 0.5))
            for t in terms}
     for position, chunk_id in enumerate(range(10, 15)):
@@ -74,6 +74,12 @@ def test_bm25_chinese_query_scores_positive_and_ranks_right(tmp_path) -> None:
     index.save(tmp_path / "bm25")
     loaded = BM25Index.load(tmp_path / "bm25")
     assert loaded.search("如何做中文分词？", 3) == hits
+
+
+def test_chinese_words_count_once_without_their_parts() -> None:
+    assert analyze("文件夹", parts=False) == ["文件夹"]
+    assert set(analyze("文件夹")) >= {"文件", "文件夹"}
+    assert analyze("copy folders 递归复制文件夹", parts=False) == ["copi", "folder", "递归", "复制", "文件夹"]
 
 
 def test_analyzer_segments_chinese_and_stems_english() -> None:

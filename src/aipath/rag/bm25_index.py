@@ -56,13 +56,15 @@ class BM25Index:
         return top_k(self.ids, scores, k)
 
     def coverage(self, query: str, chunk_id: int) -> float:
-        """The share of the query's weight (each distinct term's idf) that the chunk holds.
+        """The share of the query's weight (each distinct word's idf) that the chunk holds.
 
-        1.0 when the chunk has every term; low when it matches only some of the question's
+        1.0 when the chunk has every word; low when it matches only some of the question's
         words, as for a question asked in other words than the documents use. A word no
-        chunk has counts with the highest idf, so it lowers the share too.
+        chunk has counts with the highest idf, so it lowers the share too. Chinese words
+        count once, not with the parts BM25 also indexes: 文件夹 missing from every chunk is
+        one missing word, not three.
         """
-        terms = set(analyze(query))
+        terms = set(analyze(query, parts=False))
         position = np.flatnonzero(self.ids == chunk_id)
         if not terms or self._bm25 is None or not len(position):
             return 0.0

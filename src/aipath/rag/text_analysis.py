@@ -83,19 +83,21 @@ def chinese_words(run: str) -> list[str]:
     return _jieba().lcut(run)
 
 
-def _cjk_tokens(run: str) -> list[str]:
-    words = _jieba().lcut_for_search(run)
+def _cjk_tokens(run: str, parts: bool) -> list[str]:
+    words = _jieba().lcut_for_search(run) if parts else chinese_words(run)
     return [w for w in words if w.strip() and w not in CHINESE_STOPWORDS]
 
 
-def analyze(text: str) -> list[str]:
-    """Terms of ``text`` for BM25, in order (repeats kept: term frequency matters)."""
+def analyze(text: str, parts: bool = True) -> list[str]:
+    """Terms of ``text`` for BM25, in order (repeats kept: term frequency matters). With
+    ``parts`` (as BM25 indexes), a long Chinese word also gives its parts (文件夹: 文件, 件夹,
+    文件夹); without, each word once, for counting what a query asks."""
     text = unicodedata.normalize("NFKC", text).lower()
     tokens: list[str] = []
     cursor = 0
     for match in CJK_RUN.finditer(text):
         tokens.extend(_latin_tokens(text[cursor:match.start()]))
-        tokens.extend(_cjk_tokens(match.group()))
+        tokens.extend(_cjk_tokens(match.group(), parts))
         cursor = match.end()
     tokens.extend(_latin_tokens(text[cursor:]))
     return tokens
