@@ -207,6 +207,22 @@ def test_folder_expansion_is_recursive_and_skips_hidden(tmp_path) -> None:
     assert [p.name for p in scan_files([tmp_path / "a"])[1]] == ["data.json.gz", "z.bin"]  # reported, not read
 
 
+def test_excluded_files_and_subfolders_are_left_out(tmp_path) -> None:
+    """/usr/share/man with its translations left out: ``--exclude '??'`` skips de/, fr/."""
+    for rel in ["man1/ls.1.gz", "de/man1/ls.1.gz", "fr/man1/ls.1.gz", "zh_CN/man1/ls.1.gz",
+                "man1/index.html", "man1/notes.bin"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    relative = lambda paths: [p.relative_to(tmp_path).as_posix() for p in paths]  # noqa: E731
+    files, others = scan_files([tmp_path], ["??", "*.html"])
+    assert relative(files) == ["man1/ls.1.gz", "zh_CN/man1/ls.1.gz"]
+    assert relative(others) == ["man1/notes.bin"]
+    assert relative(scan_files([tmp_path], ["zh_CN", "*.bin"])[0]) == [
+        "de/man1/ls.1.gz", "fr/man1/ls.1.gz", "man1/index.html", "man1/ls.1.gz"]
+    named = tmp_path / "man1" / "index.html"
+    assert scan_files([named], ["*.html"])[0] == [named]  # a file named outright is never excluded
+
+
 def _epub(chapters: dict[str, str], spine: list[str], encrypted: list[str] = (),
           root: str = "") -> bytes:
     """A minimal EPUB 3: container, package (manifest + spine + title), XHTML chapters and

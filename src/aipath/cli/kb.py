@@ -63,6 +63,11 @@ def add(
     sync: Annotated[bool, typer.Option(
         "--sync", help="Also remove the documents added from these folders whose files "
                        "have been deleted, so the knowledge base mirrors the folders.")] = False,
+    exclude: Annotated[list[str] | None, typer.Option(
+        "--exclude", help="Leave out the files of the folders whose path inside the folder "
+                          "matches this glob, or that lie in a subfolder matching it; repeat "
+                          "for several ('*.html', 'de', '??' for /usr/share/man's "
+                          "translations).")] = None,
     home: HomeOption = None,
 ) -> None:
     """Add documents (.txt .rst .md .html .pdf .docx .epub, man pages such as ls.1, Info
@@ -81,7 +86,7 @@ def add(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
-    files, others = scan_files(paths)
+    files, others = scan_files(paths, exclude or [])
     report_skipped(others)
     if not files and not sync:  # with --sync an emptied folder still removes its documents
         fail(f"no supported files found; supported: {SUPPORTED}")

@@ -9,11 +9,12 @@ ever reaches the knowledge base.
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import re
 import threading
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -315,10 +316,13 @@ def iter_supported_files(paths: list[Path]) -> list[Path]:
     return scan_files(paths)[0]
 
 
-def scan_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+def scan_files(paths: list[Path], exclude: Sequence[str] = ()) -> tuple[list[Path], list[Path]]:
     """The supported files under ``paths`` (folders expanded recursively, sorted, hidden
     files skipped), and the other files the folders hold, so a caller can say what it left
-    out (a folder of .doc files should not look empty without a word)."""
+    out (a folder of .doc files should not look empty without a word). A file in a folder
+    is left out altogether when its path in that folder matches an ``exclude`` pattern, or
+    lies in a subfolder that does (``"*.html"``, ``"de"``, ``"??"``: the translations in
+    /usr/share/man)."""
     supported: list[Path] = []
     other: list[Path] = []
     for path in paths:
@@ -326,6 +330,13 @@ def scan_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
             supported.append(path)
             continue
         for p in sorted(path.rglob("*")):
-            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts):
+            inside = p.relative_to(path)
+            if p.is_file() and not any(part.startswith(".") for part in inside.parts) \
+                    and not _excluded(inside.as_posix(), exclude):
                 (supported if is_supported(p.name) else other).append(p)
     return supported, other
+
+
+def _excluded(relative: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(relative, pattern) or fnmatch.fnmatchcase(relative, f"{pattern}/*")
+               for pattern in patterns)
