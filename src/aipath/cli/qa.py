@@ -111,7 +111,7 @@ def query(
 
     kb = _open_kb(home, name)
     try:
-        result = search(kb, text, _search_config(mode, top_k))
+        result = search(kb, text, config := _search_config(mode, top_k))
     except KnowledgeBaseError as exc:
         fail(str(exc))
     for i, hit in enumerate(result.hits, 1):
@@ -123,7 +123,7 @@ def query(
     if result.keywords != text:  # asked in the other language: say what keyword search looked for
         console.print(f"[dim]keywords: {result.keywords}[/]", highlight=False)
     if result.bm25_weight is not None and result.coverage is not None and \
-            result.bm25_weight < _search_config(mode, top_k).bm25_weight:
+            result.bm25_weight < config.bm25_weight:
         console.print(f"[dim]keyword search weighted {result.bm25_weight:.2f}: its best match holds "
                       f"{result.coverage:.0%} of the question's words (by idf), so the question "
                       f"is likely worded differently from the documents[/]", highlight=False)

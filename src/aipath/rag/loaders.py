@@ -144,10 +144,7 @@ def load_man(data: bytes, name: str) -> Document:
     if not _ROFF.search(text):
         raise LoaderError(f"{name}: not a man page (no .TH or .Dd line); if it is plain text, "
                           "name it .txt")
-    try:
-        blocks, title = man_blocks(text)
-    except NoOwnText as exc:
-        raise Skipped(f"{name}: {exc}") from exc
+    blocks, title = man_blocks(text)
     return Document(name, with_heading_paths(blocks), title=title)
 
 
@@ -156,8 +153,6 @@ def load_info(data: bytes, name: str) -> Document:
     data = _INFO_MARKER.sub(b"", data)  # an index node's or image's marker, NUL-delimited
     try:
         blocks, title = info_blocks(decode_text(data, name))
-    except NoOwnText as exc:
-        raise Skipped(f"{name}: {exc}") from exc
     except InfoError as exc:
         raise LoaderError(f"{name}: {exc}") from exc
     return Document(name, with_heading_paths(blocks), title=title)
@@ -294,6 +289,8 @@ def load_bytes(data: bytes, name: str) -> Document:
         document = loader(data, name)
     except DecodeError as exc:
         raise LoaderError(str(exc)) from exc
+    except NoOwnText as exc:  # a link page: any loader may meet one
+        raise Skipped(f"{name}: {exc}") from exc
     if not document.text.strip():
         drawn_by_script = " (a page drawn by JavaScript, such as a site's search page, has none)"
         hint = {".pdf": " (a scanned PDF needs OCR first)", ".html": drawn_by_script,

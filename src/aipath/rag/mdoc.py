@@ -28,12 +28,13 @@ STANDARDS = {"-p1003.1": "IEEE Std 1003.1 (POSIX.1)", "-p1003.2": "IEEE Std 1003
              "-isoC-99": "ISO/IEC 9899:1999 (ISO C99)", "-susv3": "Version 3 of the Single UNIX "
              "Specification (SUSv3)", "-susv4": "Version 4 of the Single UNIX Specification"}
 # Macros whose name is markup only: their arguments print as they are.
-PLAIN = {"Ad", "An", "Ar", "Cd", "Cm", "Dv", "Em", "Er", "Ev", "Fa", "Fd", "Ft", "Ic", "Li",
-         "Lb", "Ms", "Mt", "No", "Pa", "Sx", "Sy", "Tn", "Va", "Vt", "Ta", "Xo", "Xc", "Ap",
-         "Ef", "Es", "Eo", "Ec", "Hf", "Fr", "Ot", "Fn", "Xr", "Fl", "Nm", "In", "Lk", "St",
-         "Pf", "Ns", "Ex", "Rv", "%A", "%B", "%C", "%D", "%I", "%J", "%N", "%O", "%P", "%Q",
-         "%R", "%T", "%U", "%V"}
-MACROS = PLAIN | set(ENCLOSE) | set(OPEN) | set(CLOSE) | set(WORDS) | {"Sm"}
+PLAIN = {"Ad", "An", "Cd", "Cm", "Dv", "Em", "Er", "Ev", "Fa", "Fd", "Ft", "Ic", "Li", "Lb",
+         "Ms", "Mt", "No", "Pa", "Sx", "Sy", "Tn", "Va", "Vt", "Ta", "Xo", "Xc", "Ef", "Es",
+         "Eo", "Ec", "Hf", "Fr", "Ot", "%A", "%B", "%C", "%D", "%I", "%J", "%N", "%O", "%P",
+         "%Q", "%R", "%T", "%U", "%V"}
+# Macros that print something of their own (``_macro``).
+SPECIAL = {"Ar", "Ap", "Ns", "Pf", "Fl", "Nm", "Xr", "Fn", "Fo", "In", "St", "Lk", "Ex", "Rv", "Sm"}
+MACROS = PLAIN | SPECIAL | set(ENCLOSE) | set(OPEN) | set(CLOSE) | set(WORDS)
 _CLOSING_PUNCT = {".", ",", ";", ":", ")", "]", "?", "!"}
 
 

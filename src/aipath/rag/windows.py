@@ -4,9 +4,10 @@ A chunk of a few hundred tokens is a good unit for BM25 and for the answer's con
 small embedding model's single vector of it blurs: the one sentence that answers a question is
 averaged with the rest. So a chunk is embedded as a few windows of whole sentences (at
 most ``max_tokens`` each, a longer sentence alone), each led by the chunk's innermost
-heading (``window_title``), and the chunk's dense score is its best window's. On the development sets
-(devsets/RESULTS.md) this lifted dense-only nDCG@10 on every set and hybrid on the Chinese
-ones; ``max_tokens=0`` keeps one vector per chunk (knowledge bases made before this).
+heading (``window_title``), and the chunk's dense score is its best window's. On the
+development sets (devsets/RESULTS.md) this lifted dense-only nDCG@10 on every set and hybrid
+on the Chinese ones; ``max_tokens=0`` keeps one vector per chunk (knowledge bases made before
+this).
 
 >>> from aipath.rag.tokens import RegexTokenizer
 >>> dense_windows("Guide > Install", "One two. Three four. Five six.", 6, RegexTokenizer())
