@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import shutil
 
 import pytest
 
@@ -116,6 +117,44 @@ def test_html_reads_the_one_article_of_a_docs_site_page() -> None:
         ("heading", "Install"), ("paragraph", "Run pip.")]
     two = b"<html><body><article><p>One.</p></article><article><p>Two.</p></article></body></html>"
     assert [b.text for b in load_bytes(two, "blog.html").blocks] == ["One.", "Two."]
+
+
+# A page laid out as old sites (libxml, libxslt) lay theirs out: a table of a menu column
+# and a text column, each a box of nested one-cell tables, and a data table inside the text.
+LAYOUT_PAGE = """<html><body><table><tr><td><h1>The XSLT library</h1><h2>Downloads</h2></td></tr></table>
+<table><tr><td valign="top"><table><tr><td>Main Menu</td></tr><tr><td><ul>
+<li><a href="index.html">Home</a></li><li><a href="intro.html">Introduction</a></li>
+<li><a href="docs.html">Documentation</a></li></ul></td></tr></table></td>
+<td valign="top"><table><tr><td><p>Sources are on the FTP server.</p>
+<ol><li>Fetch the tarball,</li><li>check its signature.</li></ol>
+<table><tr><th>file</th><th>size</th></tr><tr><td><p>libxslt.tar.gz</p></td><td>1.7<br>MB</td></tr></table>
+<p>Daniel<br>Veillard</p></td></tr></table></td></tr></table></body></html>"""
+
+
+def test_html_layout_tables_are_read_as_boxes_and_their_menu_dropped() -> None:
+    doc = load_bytes(LAYOUT_PAGE.encode(), "downloads.html")
+    assert [(b.kind, b.level, b.text) for b in doc.blocks] == [
+        ("heading", 1, "The XSLT library"), ("heading", 2, "Downloads"),
+        ("paragraph", 0, "Main Menu"),  # the menu's title is a box of its own, without links
+        ("paragraph", 0, "Sources are on the FTP server."),
+        ("paragraph", 0, "Fetch the tarball,"), ("paragraph", 0, "check its signature."),
+        ("table", 0, "file | size"), ("table", 0, "libxslt.tar.gz | 1.7 MB"),
+        ("paragraph", 0, "Daniel Veillard")]
+
+
+@pytest.mark.skipif(shutil.which("w3m") is None, reason="w3m renders the page as the oracle")
+def test_html_layout_page_words_are_what_a_browser_shows_less_the_menu() -> None:
+    import collections
+    import re
+    import subprocess
+
+    def words(text: str) -> collections.Counter:
+        return collections.Counter(w.lower() for w in re.findall(r"\w+", text))
+
+    shown = subprocess.run(["w3m", "-dump", "-T", "text/html", "-cols", "400"], input=LAYOUT_PAGE.encode(),
+                           capture_output=True, check=True).stdout.decode()
+    menu, list_numbers = words("Home Introduction Documentation"), words("1. 2.")
+    assert words(load_bytes(LAYOUT_PAGE.encode(), "downloads.html").text) == words(shown) - menu - list_numbers
 
 
 TEXINFO_PAGE = """<html><head><meta name="Generator" content="makeinfo"></head><body>

@@ -212,3 +212,40 @@ def test_grid_tables_become_rows() -> None:
     assert [(b.kind, b.text) for b in doc.blocks] == [
         ("table", "操作 | 响应"), ("table", "单击右键 | 依赖上下文的菜单（剪切、粘贴）"),
         ("paragraph", "After.")]
+
+
+COMMENTS = """\
+wadllib navigates HTTP resources.
+
+..
+    Copyright (C) 2008-2009 Canonical Ltd.
+
+    This file is part of wadllib, free software under the GNU LGPL.
+
+.. a note to editors on one line
+
+.. image:: https://example.org/badge.svg
+   :target: https://example.org/ci
+
+.. [1] A footnote stays.
+
+..
+
+    A block quote after an empty comment stays too.
+
+Last paragraph.
+"""
+
+
+def test_comments_and_images_are_dropped_as_docutils_drops_them() -> None:
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    tree = publish_doctree(COMMENTS, settings_overrides={"report_level": 5, "halt_level": 5})
+    for node in list(tree.findall(nodes.comment)):
+        node.parent.remove(node)
+    shown = [p.astext() for p in tree.findall(nodes.paragraph)]
+    ours = [b.text for b in rst_blocks(COMMENTS)]
+    assert ours == ["wadllib navigates HTTP resources.", ".. [1] A footnote stays.",
+                    "A block quote after an empty comment stays too.", "Last paragraph."]
+    assert [t.removeprefix(".. [1] ") for t in ours] == shown

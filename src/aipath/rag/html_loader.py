@@ -5,6 +5,12 @@ innermost units: headings, paragraphs, code blocks (line breaks kept), table row
 (cells joined by " | "). Loose text inside a container becomes its own paragraph, so a
 long API entry never collapses into one block with its code glued to its prose.
 
+A row of one cell, or whose cells hold a table or a heading, is page layout, not data
+(libxml's and many older sites' pages are a table of a menu column and a text column, each
+a box of nested one-cell tables): its cells are walked like any container, so the menu and
+each paragraph of the text stay blocks of their own. A box of such a table that is mostly
+links (the menu's lists) is navigation, and dropped like ``<nav>``.
+
 Sphinx API entries (``<dl class="py method"><dt>signature</dt><dd>…</dd>``) turn their
 signature into a heading one level below the enclosing entry, so a method's text carries
 "module > class > method(…)" as its heading path. Navigation (``nav``, DocBook's
@@ -16,7 +22,7 @@ the main content holds exactly one ``<article>``, only the article is read.
 from __future__ import annotations
 
 from bs4 import BeautifulSoup
-from bs4.element import PreformattedString
+from bs4.element import PreformattedString, Tag
 
 from aipath.rag.document import Block, collapse_whitespace
 
@@ -24,6 +30,10 @@ HEADINGS = {f"h{i}": i for i in range(1, 7)}
 CONTAINERS = {"div", "section", "article", "main", "body", "li", "dd", "dl", "ul", "ol",
               "blockquote", "table", "thead", "tbody", "tfoot", "figure", "details", "aside"}
 PARAGRAPHS = {"p", "figcaption", "caption", "summary", "dt"}
+# What a browser lays out as a block of its own: text on either side of it is never one word.
+BLOCK_LEVEL = CONTAINERS | PARAGRAPHS | set(HEADINGS) | {"pre", "tr", "td", "th", "hr"}
+LAYOUT_MARKS = ["table", *HEADINGS]  # in a cell, these make its row page layout
+MENU_LINK_SHARE = 0.9  # a box this much link text is a menu; prose with links has its own words
 NOISE_TAGS = ["script", "style", "nav", "header", "footer", "noscript", "form", "button"]
 NOISE_SELECTORS = ["a.headerlink", "a.copiable-anchor", "a.copiable-link", "div.toc",
                    "div.navheader", "div.navfooter", "div.sphinxsidebar", "div.related",
@@ -67,24 +77,64 @@ class _Walker:
                 if code.strip():
                     self.blocks.append(Block(code, kind="code"))
             elif name == "tr":
-                cells = [collapse_whitespace(c.get_text()) for c in child.find_all(["td", "th"])]
-                self._emit(" | ".join(c for c in cells if c), "table")
+                self._row(child, api_depth)
             elif name == "dt" and _is_api_entry(child.parent):
                 self._emit(child.get_text(), "heading", API_ENTRY_LEVEL + api_depth)
             elif name in PARAGRAPHS and not child.find(["pre", "table", "ul", "ol", "dl", "div"]):
                 self._emit(child.get_text(), "paragraph")
-            elif name in CONTAINERS or name in PARAGRAPHS or child.find(["p", "pre", "div"]):
+            elif name in CONTAINERS or name in PARAGRAPHS or child.find(BLOCK_LEVEL):
                 self.flush()
                 self.walk(child, api_depth + (name == "dl" and _is_api_entry(child)))
                 self.flush()
             else:  # inline markup: a, span, code, em …
                 self.inline.append(child.get_text())
 
+    def _row(self, row: Tag, api_depth: int) -> None:
+        cells = row.find_all(["td", "th"], recursive=False)
+        if len(cells) == 1 or any(cell.find(LAYOUT_MARKS) for cell in cells):
+            for cell in cells:
+                self.flush()
+                if not _is_menu(cell):
+                    self.walk(cell, api_depth)
+            self.flush()
+            return
+        texts = [collapse_whitespace(block_text(cell)) for cell in cells]
+        self._emit(" | ".join(t for t in texts if t), "table")
+
     def _emit(self, text: str, kind: str, level: int = 0) -> None:
         self.flush()
         text = collapse_whitespace(text)
         if text:
             self.blocks.append(Block(text, kind=kind, level=level))
+
+
+def block_text(element: Tag) -> str:
+    """The element's text with a space where a block of it ends, as a browser shows it.
+
+    >>> block_text(BeautifulSoup("<td><p>two</p><p>words</p></td>", "html.parser"))
+    ' two  words '
+    """
+    parts = []
+    for child in element.children:
+        if isinstance(child, PreformattedString):
+            continue
+        if not isinstance(child, Tag):
+            parts.append(str(child))
+        elif child.name in BLOCK_LEVEL:
+            parts.append(f" {block_text(child)} ")
+        else:
+            parts.append(block_text(child))
+    return "".join(parts)
+
+
+def _is_menu(cell: Tag) -> bool:
+    """Three or more links that make up most of the words of a cell without tables of its
+    own (a cell holding tables is a box of boxes, and is judged box by box)."""
+    if cell.find("table"):
+        return False
+    links = cell.find_all("a")
+    linked = sum(len("".join(a.get_text().split())) for a in links)
+    return len(links) >= 3 and linked >= MENU_LINK_SHARE * len("".join(cell.get_text().split()))
 
 
 def _is_api_entry(dl) -> bool:
@@ -102,6 +152,8 @@ def html_blocks(html: str) -> tuple[list[Block], str]:
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(NOISE_TAGS):
         tag.decompose()
+    for br in soup("br"):  # a line break is a space in running text and a newline in code
+        br.replace_with("\n")
     # One selector list, so the tree is walked once rather than once a selector (Node.js's
     # 8 MB all.html: 10.0 -> 8.0 s); a tag inside another match goes with it.
     for tag in soup.select(", ".join(NOISE_SELECTORS + (TEXINFO_NOISE if _is_texinfo(soup) else []))):

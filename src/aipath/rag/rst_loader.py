@@ -14,7 +14,8 @@ heading, so chunks straddle sections and carry no heading path. This reader reco
 - grid tables as one "cell | cell" block per row, wrapped cells joined, borders gone.
 
 Text stays verbatim (``:func:`run```, ``*name*`` are kept) so a passage quotes its source
-exactly; only adornment lines, directive options and bookkeeping directives are dropped.
+exactly; only adornment lines, comments, directive options and bookkeeping directives are
+dropped.
 
 >>> [(b.kind, b.level, b.text) for b in rst_blocks("Title\\n=====\\n\\nSome *text*.\\n")]
 [('heading', 1, 'Title'), ('paragraph', 0, 'Some *text*.')]
@@ -39,8 +40,11 @@ _CODE = re.compile(r"^(\s*)\.\.\s+(?:code-block|code|sourcecode|doctest|testcode
 _MODULE = re.compile(r"^\.\.\s+(?:py:)?(?:module|currentmodule)::\s*(\S+)")
 _BOOKKEEPING = re.compile(
     r"^\s*\.\.\s+(?:(?:py:)?(?:module|currentmodule)|moduleauthor|sectionauthor|highlight|"
-    r"include|toctree)::|^\s*\.\.\s+_[^:]*:|^\s*\.\.\s+\|[^|]+\|")
+    r"include|toctree|image)::|^\s*\.\.\s+_[^:]*:|^\s*\.\.\s+\|[^|]+\|")
 _OPTION = re.compile(r"^\s+:[\w-]+:")
+# ".." and then neither a directive ("name::"), a target ("_"), a footnote ("[") nor a
+# substitution ("|"): a comment, its indented lines with it (licence headers, notes to editors).
+_COMMENT = re.compile(r"^(\s*)\.\.(?:[ \t]*$|[ \t]+(?![_\[|])(?![\w.:+-]+::(?:\s|$)))")
 # "第 2 章 软件包管理", "2.1. 前提", "2.1.3 Pinning", "附录 A …": numbered titles of
 # plain-text dumps (DocBook, RFC style) that have no adornment.
 _CHAPTER = r"第\s*\d+\s*章|附录\s*[A-Z]"
@@ -187,6 +191,11 @@ class _Reader:
             self.flush()
             self.i += 1
             self.code(self.indented_body(len(code.group(1))))
+        elif not self.paragraph and (comment := _COMMENT.match(line)):
+            self.flush()
+            self.i += 1
+            if line.strip() != ".." or below.strip():  # an empty comment ends only itself
+                self.indented_body(len(comment.group(1)))
         elif _BOOKKEEPING.match(line):
             self.flush()
             if module := _MODULE.match(line):
