@@ -5,11 +5,12 @@ from __future__ import annotations
 import gzip
 import io
 import shutil
+from pathlib import Path
 
 import pytest
 
 from aipath.rag import decoding
-from aipath.rag.loaders import LoaderError, is_supported, iter_supported_files, load_bytes, scan_files
+from aipath.rag.loaders import LoaderError, Skipped, is_supported, iter_supported_files, load_bytes, scan_files
 
 
 def _pdf(pages: list[str]) -> bytes:
@@ -253,13 +254,70 @@ def test_excluded_files_and_subfolders_are_left_out(tmp_path) -> None:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"x")
     relative = lambda paths: [p.relative_to(tmp_path).as_posix() for p in paths]  # noqa: E731
-    files, others = scan_files([tmp_path], ["??", "*.html"])
+    files, others, _ = scan_files([tmp_path], ["??", "*.html"])
     assert relative(files) == ["man1/ls.1.gz", "zh_CN/man1/ls.1.gz"]
     assert relative(others) == ["man1/notes.bin"]
     assert relative(scan_files([tmp_path], ["zh_CN", "*.bin"])[0]) == [
         "de/man1/ls.1.gz", "fr/man1/ls.1.gz", "man1/index.html", "man1/ls.1.gz"]
     named = tmp_path / "man1" / "index.html"
     assert scan_files([named], ["*.html"])[0] == [named]  # a file named outright is never excluded
+
+
+SPHINX_PAGE = "<html><body><div class='body'><h1>json</h1><p>Encode and decode JSON.</p></div></body></html>"
+SPHINX_INDEX = ("<html><body><div class='body'><h1>Index</h1><table class='indextable'><tr><td><ul>"
+                "<li><a href='json.html#json.dumps'>dumps() (in module json)</a></li></ul></td></tr>"
+                "</table></div></body></html>")
+
+
+def _sphinx_build(root) -> None:  # noqa: ANN001 - a pathlib.Path
+    for rel, text in [("library/json.html", SPHINX_PAGE), ("genindex-J.html", SPHINX_INDEX),
+                      ("searchindex.js", "Search.setIndex({})"),
+                      ("_sources/library/json.rst.txt", "json\n====\n\nEncode and decode JSON.\n")]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_a_sphinx_build_is_read_once_from_its_pages(tmp_path) -> None:
+    """A Sphinx HTML build also holds each page's reST source and generated indexes; read
+    with the pages they would put every passage in twice and fill results with index lines."""
+    _sphinx_build(tmp_path / "html")
+    relative = lambda paths: [p.relative_to(tmp_path).as_posix() for p in paths]  # noqa: E731
+    scan = scan_files([tmp_path])
+    assert relative(scan.supported) == ["html/genindex-J.html", "html/library/json.html"]
+    assert relative(scan.copies) == ["html/_sources/library/json.rst.txt"]
+    with pytest.raises(Skipped, match="only indexes the others"):
+        load_bytes(SPHINX_INDEX.encode(), "genindex-J.html")
+    (tmp_path / "html" / "searchindex.js").unlink()  # not a Sphinx build: a folder like any other
+    assert "html/_sources/library/json.rst.txt" in relative(scan_files([tmp_path]).supported)
+
+
+def test_kb_add_on_a_sphinx_build_says_what_it_left_out(tmp_path, home) -> None:
+    from typer.testing import CliRunner
+
+    from aipath.cli import app
+    from aipath.rag.kb import KnowledgeBase
+
+    _sphinx_build(tmp_path / "html")
+    runner = CliRunner()
+    assert runner.invoke(app, ["kb", "create", "py", "--home", str(home)]).exit_code == 0
+    result = runner.invoke(app, ["kb", "add", "py", str(tmp_path / "html"), "--home", str(home)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0 and "1 added" in output and "1 skipped" in output, output
+    assert "skipped 1 file in a Sphinx build's _sources folder" in output
+    assert "skipped genindex-J.html: the page only indexes the others" in output
+    assert [Path(d.source).name for d in KnowledgeBase(home, "py").documents()] == ["json.html"]
+
+
+def test_linked_folders_are_followed_and_a_link_loop_ends(tmp_path) -> None:
+    """Debian's python3.11-doc/html is a link to ../python3.11/html."""
+    real = tmp_path / "python3.11" / "html"
+    real.mkdir(parents=True)
+    (real / "index.html").write_text("<p>Python</p>")
+    (real / "again").symlink_to(real)  # a loop
+    package = tmp_path / "python3.11-doc"
+    package.mkdir()
+    (package / "html").symlink_to(real)
+    assert [p.relative_to(package).as_posix() for p in scan_files([package]).supported] == ["html/index.html"]
 
 
 def _epub(chapters: dict[str, str], spine: list[str], encrypted: list[str] = (),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
@@ -56,8 +56,9 @@ def user_errors(*kinds: type[Exception]) -> Iterator[None]:
         fail(str(exc))
 
 
-def report_skipped(others: list[Path]) -> None:
-    """One line per file type the folders hold but aipath cannot read, with what to do."""
+def report_skipped(others: list[Path], copies: Sequence[Path] = ()) -> None:
+    """One line per file type the folders hold but aipath cannot read, with what to do, and
+    one for the copies left out (a Sphinx build's ``_sources``)."""
     from collections import Counter
 
     from aipath.rag.loaders import CONVERT_HINTS
@@ -69,3 +70,6 @@ def report_skipped(others: list[Path]) -> None:
     for suffix, count in Counter(kind(p) for p in others).most_common():
         console.print(f"[yellow]skipped[/]   {count} {suffix} file{'s' * (count > 1)}: "
                       f"not a supported type{CONVERT_HINTS.get(suffix, '')}")
+    if copies:
+        console.print(f"[yellow]skipped[/]   {len(copies)} file{'s' * (len(copies) > 1)} in a Sphinx build's "
+                      "_sources folder: the reST its HTML pages were made from, read from the pages")

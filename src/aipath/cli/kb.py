@@ -86,8 +86,8 @@ def add(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
-    files, others = scan_files(paths, exclude or [])
-    report_skipped(others)
+    files, others, copies = scan_files(paths, exclude or [])
+    report_skipped(others, copies)
     if not files and not sync:  # with --sync an emptied folder still removes its documents
         fail(f"no supported files found; supported: {SUPPORTED}")
     with user_errors(KnowledgeBaseError, EmbeddingError):

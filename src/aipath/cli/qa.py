@@ -233,7 +233,7 @@ def eval_retrieval(
                             dense_window_tokens=dense_window_tokens)
     except (ValueError, AssertionError) as exc:
         fail(str(exc))
-    report_skipped(scan_files([docs])[1])
+    report_skipped(*scan_files([docs])[1:])
     with Progress(console=err_console, transient=True) as bar:
         tasks: dict[str, int] = {}
 

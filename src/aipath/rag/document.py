@@ -43,7 +43,8 @@ def collapse_whitespace(text: str) -> str:
 
 class NoOwnText(ValueError):
     """A well-formed file that only points to others: a man page's ``.so`` link, the index
-    file of a split Info manual. Nothing to index, and nothing wrong either."""
+    file of a split Info manual, a generated HTML index. Nothing to index, and nothing wrong
+    either."""
 
 
 @dataclass

@@ -24,7 +24,7 @@ from __future__ import annotations
 from bs4 import BeautifulSoup
 from bs4.element import PreformattedString, Tag
 
-from aipath.rag.document import Block, collapse_whitespace
+from aipath.rag.document import Block, NoOwnText, collapse_whitespace
 
 HEADINGS = {f"h{i}": i for i in range(1, 7)}
 CONTAINERS = {"div", "section", "article", "main", "body", "li", "dd", "dl", "ul", "ol",
@@ -48,6 +48,9 @@ TEXINFO_NOISE = ["div.header", "div.nav-panel", "div.contents", "div.shortconten
                  "div.element-contents", "div.element-shortcontents", "h2.contents-heading",
                  "h2.shortcontents-heading", "ul.section-toc", "ul.mini-toc", "table.menu",
                  "table[class^=index-]", "table:has(a.summary-letter)", "div.printindex"]
+# Sphinx's general and module indexes (genindex-A.html … genindex-all.html, py-modindex.html):
+# every entry is a link to a passage that is indexed where it stands.
+INDEX_TABLES = "table.indextable, table.modindextable"
 API_ENTRY_LEVEL = 6  # signature headings nest below h1–h6
 
 
@@ -158,6 +161,8 @@ def html_blocks(html: str) -> tuple[list[Block], str]:
     # 8 MB all.html: 10.0 -> 8.0 s); a tag inside another match goes with it.
     for tag in soup.select(", ".join(NOISE_SELECTORS + (TEXINFO_NOISE if _is_texinfo(soup) else []))):
         tag.decompose()
+    if soup.select_one(INDEX_TABLES):
+        raise NoOwnText("the page only indexes the others (a generated index); add those pages")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     root = (soup.find("main") or soup.find(attrs={"role": "main"})
             or soup.select_one("div.body") or soup.body or soup)

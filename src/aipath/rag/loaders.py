@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import os
 import re
 import threading
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import NamedTuple
 
 from aipath.rag.decoding import DecodeError, declared_charset, decode_text, gunzip
 from aipath.rag.document import Block, Document, NoOwnText, collapse_whitespace, with_heading_paths
@@ -49,6 +51,7 @@ _INFO = re.compile(r"^\.info(?:-\d+)?$")  # bash.info, and a split manual's find
 _TEXT_NAME = re.compile(r"^(?:readme|news|changes|changelog|install|faq|todo|authors|thanks|bugs|"
                         r"hacking|contributing|copying|copyright|license|notice|history)"
                         r"(?:[._-][\w.-]*)?$", re.IGNORECASE)
+SPHINX_BUILD = (".buildinfo", "searchindex.js")  # files only a Sphinx HTML build has
 _INFO_MARKER = re.compile(rb"\x00\x08\[[^\x00]*\x00\x08\]")
 _ROFF = re.compile(r"^[.'][ \t]*(?:TH|SH|Dd|Dt|Sh|so)\b", re.MULTILINE)
 _TO_DOCX = ("; save it as .docx (Word, WPS, or `soffice --headless --convert-to docx FILE`) "
@@ -309,29 +312,62 @@ def load_file(path: str | Path) -> Document:
 
 
 def iter_supported_files(paths: list[Path]) -> list[Path]:
-    """Expand folders recursively into supported files, sorted, hidden files skipped."""
-    return scan_files(paths)[0]
+    """Expand folders recursively into supported files, sorted, hidden files and copies
+    skipped."""
+    return scan_files(paths).supported
 
 
-def scan_files(paths: list[Path], exclude: Sequence[str] = ()) -> tuple[list[Path], list[Path]]:
+class Scan(NamedTuple):
+    """What a set of paths holds: the files to read, the files of types aipath cannot read,
+    and the files left out as copies of others (a Sphinx build's ``_sources``)."""
+
+    supported: list[Path]
+    other: list[Path]
+    copies: list[Path]
+
+
+def scan_files(paths: list[Path], exclude: Sequence[str] = ()) -> Scan:
     """The supported files under ``paths`` (folders expanded recursively, sorted, hidden
     files skipped), and the other files the folders hold, so a caller can say what it left
     out (a folder of .doc files should not look empty without a word). A file in a folder
     is left out altogether when its path in that folder matches an ``exclude`` pattern, or
     lies in a subfolder that does (``"*.html"``, ``"de"``, ``"??"``: the translations in
     /usr/share/man)."""
-    supported: list[Path] = []
-    other: list[Path] = []
+    scan = Scan([], [], [])
     for path in paths:
         if not path.is_dir():
-            supported.append(path)
+            scan.supported.append(path)
             continue
-        for p in sorted(path.rglob("*")):
+        for p in sorted(_walk(path)):
             inside = p.relative_to(path)
-            if p.is_file() and not any(part.startswith(".") for part in inside.parts) \
-                    and not _excluded(inside.as_posix(), exclude):
-                (supported if is_supported(p.name) else other).append(p)
-    return supported, other
+            if any(part.startswith(".") for part in inside.parts) or _excluded(inside.as_posix(), exclude):
+                continue
+            if _in_sphinx_sources(inside, path):
+                scan.copies.append(p)
+            else:
+                (scan.supported if is_supported(p.name) else scan.other).append(p)
+    return scan
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Every file under ``folder``, through linked folders too (Debian's python3.11-doc/html
+    is a link to ../python3.11/html), each real folder once, so a link loop ends."""
+    seen: set[str] = set()
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        yield from (Path(top, name) for name in files if os.path.isfile(os.path.join(top, name)))
+
+
+def _in_sphinx_sources(inside: PurePath, root: Path) -> bool:
+    """Inside the ``_sources`` folder of a Sphinx build (one beside its ``.buildinfo`` or
+    ``searchindex.js``): the reST every HTML page of the build was made from, read from the
+    pages already."""
+    return any(folder.name == "_sources" and any((root / folder.parent / marker).is_file() for marker in SPHINX_BUILD)
+               for folder in inside.parents)
 
 
 def _excluded(relative: str, patterns: Sequence[str]) -> bool:
