@@ -59,7 +59,7 @@ def test_create_upload_query_delete(filled: TestClient) -> None:
     assert "parameter" in chinese_question["keywords"]
     again = _upload(client, "docs", ("bm25-copy.txt", CORPUS["bm25.txt"].encode())).json()
     assert again == {"added": [], "duplicates": [{"name": "bm25-copy.txt", "existing": "bm25.txt"}],
-                     "warnings": []}
+                     "copies": [], "warnings": []}
     chinese = _upload(client, "docs", ("zh.txt", "向量数据库用于存储和检索嵌入向量。".encode())).json()
     assert [d["name"] for d in chinese["added"]] == ["zh.txt"]
     assert "aipath kb reembed docs e5" in chinese["warnings"][0]  # MiniLM knows English only
@@ -157,3 +157,14 @@ def test_an_empty_knowledge_base_answers_with_nothing(client: TestClient) -> Non
         assert response.status_code == 200 and response.json()["chunks"] == []
     body = client.post("/v1/kb/empty/ask", json={"question": "anything?"}).json()
     assert body["found"] is False
+
+
+def test_an_upload_that_repeats_stored_text_in_another_format_is_reported_not_added(client: TestClient) -> None:
+    from .test_rag_kb import _manual_chapter
+
+    text = _manual_chapter(1)
+    assert client.post("/v1/kb", json={"name": "faq", "embedder": "minilm"}).status_code == 201
+    assert len(_upload(client, "faq", ("basics.html", f"<h1>Basics</h1><p>{text}</p>".encode())).json()["added"]) == 1
+    again = _upload(client, "faq", ("faq.txt", f"Basics\n\n{text}\n".encode())).json()
+    assert again["added"] == [] and again["copies"] == [{"name": "faq.txt", "existing": "basics.html"}]
+    assert [d["name"] for d in client.get("/v1/kb/faq/documents").json()] == ["basics.html"]

@@ -347,3 +347,53 @@ def test_keyword_search_steps_back_when_its_best_match_holds_little_of_the_quest
     assert off.bm25_weight == 0.5
     dense = search(kb, "BM25 parameters", SearchConfig(mode="dense", top_k=3))
     assert dense.bm25_weight is None and dense.coverage is None
+
+
+def _manual_chapter(seed: int) -> str:
+    """About 250 words of prose of its own: enough shingles to judge, none shared by chance."""
+    rng = np.random.default_rng(seed)
+    words = ("package archive mirror kernel release stable testing security update install remove "
+             "configure service network user group file system boot loader partition shell script "
+             "editor compiler library module driver printer sound display keyboard locale").split()
+    sentences = [" ".join(rng.choice(words, size=12)).capitalize() + "." for _ in range(20)]
+    return " ".join(sentences)
+
+
+def test_a_manual_in_three_formats_is_stored_once_from_its_html(home: Path, tmp_path: Path) -> None:
+    """Debian ships its FAQ as HTML chapters, one .txt and a PDF: the .txt and the PDF are
+    copies of the chapters together, and are left out (reported); a page of the same format
+    that repeats most of a chapter is still a page of its own."""
+    from fpdf import FPDF
+
+    one, two = _manual_chapter(1), _manual_chapter(2)
+    folder = tmp_path / "faq"
+    (folder / "html").mkdir(parents=True)
+    (folder / "html" / "ch1.html").write_text(f"<h1>Basics</h1><p>{one}</p>")
+    (folder / "html" / "ch2.html").write_text(f"<h1>Packages</h1><p>{two}</p>")
+    (folder / "html" / "quick.html").write_text(f"<h1>Quick start</h1><p>{one} Then reboot.</p>")
+    (folder / "faq.txt").write_text(f"Basics\n======\n\n{one}\n\nPackages\n========\n\n{two}\n")
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for text in (one, two):
+        pdf.add_page()
+        pdf.multi_cell(0, 6, text)
+    (folder / "faq.pdf").write_bytes(bytes(pdf.output()))
+    files = [SourceFile.from_path(p, folder) for p in sorted(folder.rglob("*.*"))]
+
+    kb = KnowledgeBase.create(home, "faq", Settings(embedder="minilm"))
+    report = add_documents(kb, files)
+    assert sorted(n for n, _, _ in report.added) == ["html/ch1.html", "html/ch2.html", "html/quick.html"]
+    assert sorted((name, share >= 0.9) for name, _, share in report.copies) == [("faq.pdf", True), ("faq.txt", True)]
+    assert {original for _, original, _ in report.copies} <= {"html/ch1.html", "html/ch2.html"}
+    assert not report.failed and not report.skipped
+
+    # a copy added later is found against what is stored; the better format added after a
+    # worse one is added (it is never a copy of a format with less structure)
+    assert [c[0] for c in add_documents(kb, [SourceFile("again.txt", (one + " " + two).encode())]).copies] == ["again.txt"]
+    txt_first = KnowledgeBase.create(home, "txt-first", Settings(embedder="minilm"))
+    add_documents(txt_first, [f for f in files if f.name == "faq.txt"])
+    later = add_documents(txt_first, [f for f in files if f.name.startswith("html/ch")])
+    assert len(later.added) == 2 and not later.copies
+
+    everything = KnowledgeBase.create(home, "all", Settings(embedder="minilm"))
+    assert len(add_documents(everything, files, keep_copies=True).added) == 5

@@ -181,6 +181,7 @@ def create_app(settings: AppSettings) -> FastAPI:
             added=[DocumentInfo(id=i, name=n, chunks=c, bytes=docs[i].size, title=docs[i].title,
                                 sha256=docs[i].sha256) for n, i, c in report.added],
             duplicates=[{"name": n, "existing": e} for n, e in report.duplicates],
+            copies=[{"name": n, "existing": e} for n, e, _ in report.copies],
             warnings=report.warnings)
 
     @app.delete("/v1/kb/{name}/documents/{doc_id}", status_code=204)

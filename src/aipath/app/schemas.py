@@ -53,6 +53,9 @@ class DocumentInfo(BaseModel):
 class UploadResult(BaseModel):
     added: list[DocumentInfo]
     duplicates: list[dict[str, str]] = Field(description="name and the stored document it equals")
+    copies: list[dict[str, str]] = Field(
+        default_factory=list, description="name and the stored document whose text it repeats in "
+                                          "another format (not added)")
     warnings: list[str] = Field(default_factory=list,
                                 description="added anyway, but something needs the user's attention")
 

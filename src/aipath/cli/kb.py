@@ -68,14 +68,18 @@ def add(
                           "matches this glob, or that lie in a subfolder matching it; repeat "
                           "for several ('*.html', 'de', '??' for /usr/share/man's "
                           "translations).")] = None,
+    keep_copies: Annotated[bool, typer.Option(
+        "--keep-copies", help="Add a document even when its text is already in the knowledge "
+                              "base in another file (a manual's .txt or PDF beside its HTML).")] = False,
     home: HomeOption = None,
 ) -> None:
     """Add documents (.txt .rst .md .html .pdf .docx .epub, man pages such as ls.1, Info
     manuals such as bash.info, README/NEWS/changelog text files, or any of them .gz:
-    /usr/share/man and /usr/share/doc work as they are). Duplicates
-    are skipped; a file edited since it was added, or read by an older aipath's loaders,
-    replaces its old version; bad files are reported and change nothing. Run it again on
-    the same folders to pick up changes (--sync: deletions too)."""
+    /usr/share/man and /usr/share/doc work as they are). Duplicates are skipped, and so are
+    copies of stored text in another format (a manual shipped as HTML, .txt and PDF is read
+    once, from the HTML); a file edited since it was added, or read by an older aipath's
+    loaders, replaces its old version; bad files are reported and change nothing. Run it
+    again on the same folders to pick up changes (--sync: deletions too)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from aipath.rag.embeddings import EmbeddingError
@@ -103,7 +107,7 @@ def add(
                 bar.update(tasks[stage], completed=done, total=total)
 
             sources = [SourceFile.from_path(p, _base_of(p, paths)) for p in files]
-            report = add_documents(kb, sources, progress)
+            report = add_documents(kb, sources, progress, keep_copies=keep_copies)
         removed = remove_missing(kb, [p for p in paths if p.is_dir()]) if sync else []
     for doc_name, doc_id, n in report.added:
         console.print(f"[green]added[/]     {doc_name}  (id {doc_id}, {n} chunks)")
@@ -114,6 +118,9 @@ def add(
         console.print(f"[magenta]removed[/]   {doc.name}  (its file is gone: {doc.source})")
     for doc_name, existing in report.duplicates:
         console.print(f"[yellow]unchanged[/] {doc_name}  (same content as '{existing}' already stored)")
+    for doc_name, original, share in report.copies:
+        console.print(f"[yellow]copy[/]      {doc_name}  ({share:.0%} of its text is in '{original}' "
+                      "and the documents beside it; --keep-copies adds it anyway)")
     for _, reason in report.skipped:
         console.print(f"[dim]skipped[/]   {reason}")
     for doc_name, reason in report.failed:
@@ -123,6 +130,7 @@ def add(
     console.print(f"{len(report.added)} added, {len(report.updated)} updated, "
                   + (f"{len(removed)} removed, " if sync else "")
                   + f"{len(report.duplicates)} duplicates, "
+                  + (f"{len(report.copies)} copies, " if report.copies else "")
                   + (f"{len(report.skipped)} skipped, " if report.skipped else "")
                   + f"{len(report.failed)} failed; {kb.chunk_count()} chunks in '{name}'.")
     if report.failed:

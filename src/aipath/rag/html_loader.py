@@ -114,7 +114,7 @@ class _Walker:
 def block_text(element: Tag) -> str:
     """The element's text with a space where a block of it ends, as a browser shows it.
 
-    >>> block_text(BeautifulSoup("<td><p>two</p><p>words</p></td>", "html.parser"))
+    >>> block_text(BeautifulSoup("<td><p>two</p><p>words</p></td>", "html.parser").td)
     ' two  words '
     """
     parts = []

@@ -19,6 +19,7 @@ import numpy as np
 from aipath.rag import store
 from aipath.rag.bm25_index import BM25Index
 from aipath.rag.chunking import make_chunker
+from aipath.rag.copies import CopyIndex, fingerprint, format_rank
 from aipath.rag.document import Chunk, Document
 from aipath.rag.embeddings import (ENGLISH_ONLY, Embedder, auto_embedder_spec, get_embedder,
                                    needs_multilingual)
@@ -57,6 +58,7 @@ class IngestReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (name, existing name)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # no text of their own
+    copies: list[tuple[str, str, float]] = field(default_factory=list)  # (name, copy of, share)
     warnings: list[str] = field(default_factory=list)  # added anyway, but the user should act
 
 
@@ -121,12 +123,15 @@ def _parse(kb: KnowledgeBase, files: list[SourceFile], report: IngestReport,
 
 
 def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress = _noop,
-                  strict: bool = False) -> IngestReport:
+                  strict: bool = False, keep_copies: bool = False) -> IngestReport:
     """Add every file that parses; with ``strict``, add nothing if any file fails or has no
-    text of its own."""
+    text of its own. A document whose text is already stored, or comes in this batch in a
+    better format, is left out as a copy (see ``aipath.rag.copies``) unless ``keep_copies``."""
     report = IngestReport()
     kb.vectors.check()
     parsed = _parse(kb, files, report, progress)
+    if not keep_copies:
+        parsed = _drop_copies(kb, parsed, report)
     if not parsed or (strict and (report.failed or report.skipped)):
         return report
     meta = kb.meta
@@ -175,6 +180,30 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
         kb.commit_generation(dense, _rebuilt_bm25(kb), embedder=spec,
                              embedder_name=embedder.name, dim=embedder.dim)
     return report
+
+
+def _drop_copies(kb: KnowledgeBase, parsed: list[_Parsed], report: IngestReport) -> list[_Parsed]:
+    """The parsed documents that do not repeat, in a format with less structure, the text of
+    stored documents or of others in the batch (the .txt and PDF of a manual beside its HTML).
+    Documents of one format are never copies of each other: a page made mostly of sections
+    it shares with others (git-show's diff options) is still that page."""
+    if not parsed:
+        return parsed
+    replaced = {item.replaces.id for item in parsed if item.replaces}
+    candidates: list[tuple[int, str, str, _Parsed | None]] = [
+        (format_rank(name), name, text, None)
+        for doc_id, name, text in store.document_texts(kb.db) if doc_id not in replaced]
+    candidates += [(format_rank(item.file.name), item.file.name, item.document.text, item) for item in parsed]
+    index = CopyIndex()
+    copies = set()
+    for rank, name, text, item in sorted(candidates, key=lambda c: c[0]):  # stored first within a rank
+        prints = fingerprint(text)
+        if item is not None and (match := index.match(prints, rank)):
+            report.copies.append((name, match[1], match[0]))
+            copies.add(id(item))
+        else:
+            index.add(name, prints, rank)
+    return [item for item in parsed if id(item) not in copies]
 
 
 def _still_new(kb: KnowledgeBase, parsed: list[_Parsed], report: IngestReport) -> list[_Parsed]:

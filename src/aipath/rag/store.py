@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,11 @@ def list_documents(db: sqlite3.Connection) -> list[DocumentRow]:
         "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) FROM documents d ORDER BY d.id"
     )
     return [DocumentRow(*row) for row in rows]
+
+
+def document_texts(db: sqlite3.Connection) -> Iterator[tuple[int, str, str]]:
+    """Every stored document's (id, name, extracted text), one row at a time."""
+    yield from db.execute("SELECT id, name, text FROM documents ORDER BY id")
 
 
 def insert_document(db: sqlite3.Connection, name: str, source: str, sha256: str, size: int,
