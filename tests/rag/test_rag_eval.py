@@ -86,6 +86,10 @@ def test_eval_says_which_files_it_could_not_read(tmp_path: Path, home: Path) -> 
     docs.mkdir()
     (docs / "good.md").write_text("# Paging\n\nThe block manager hands out fixed-size KV blocks.\n")
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    from .test_rag_kb import _manual_chapter
+    chapter = _manual_chapter(3)
+    (docs / "manual.html").write_text(f"<h1>Manual</h1><p>{chapter}</p>")
+    (docs / "manual.txt").write_text(f"Manual\n\n{chapter}\n")
     (docs / "data.json.gz").write_bytes(b"{}")
     questions = tmp_path / "q.jsonl"
     questions.write_text('{"id": "a", "question": "what hands out KV blocks?"}\n', encoding="utf-8")
@@ -96,8 +100,11 @@ def test_eval_says_which_files_it_could_not_read(tmp_path: Path, home: Path) -> 
         assert result.exit_code == 0, result.output
         assert "skipped" in result.output and "broken.pdf: not a readable PDF" in result.output
         assert "1 .json.gz file: not a supported type" in result.output
+        assert "1 copy of text stored from a better format (e.g. manual.txt, 100% in 'manual.html')" in \
+            " ".join(result.output.split())
     assert "block manager" in json.loads((tmp_path / "o.jsonl").read_text())["retrieved"][0]["text"]
-    (docs / "good.md").unlink()
+    for name in ("good.md", "manual.html", "manual.txt"):
+        (docs / name).unlink()
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert "none of the 1 supported files" in result.output and "not a readable PDF" in result.output

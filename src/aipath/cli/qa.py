@@ -253,6 +253,9 @@ def eval_retrieval(
         console.print(f"[yellow]skipped[/]   {reason}")
     if len(unreadable) > 10:
         console.print(f"[yellow]skipped[/]   {len(unreadable) - 10} more files that could not be read")
+    if copies := kb.meta.get("copies", []):
+        console.print(f"[yellow]skipped[/]   {len(copies)} cop{'ies' if len(copies) > 1 else 'y'} of text "
+                      f"stored from a better format (e.g. {copies[0][0]}, {copies[0][2]:.0%} in '{copies[0][1]}')")
     console.print(f"Wrote {len(items)} results to {out} ({kb.chunk_count()} chunks, "
                   f"{kb.meta['embedder_name']}, mode {mode}).")
     if metrics:
