@@ -397,3 +397,19 @@ def test_a_manual_in_three_formats_is_stored_once_from_its_html(home: Path, tmp_
 
     everything = KnowledgeBase.create(home, "all", Settings(embedder="minilm"))
     assert len(add_documents(everything, files, keep_copies=True).added) == 5
+
+
+def test_a_passage_in_two_releases_of_a_manual_is_one_hit(home: Path) -> None:
+    """Debian Edu ships its bookworm and bullseye manuals side by side; both are kept (one
+    format), but a question's hits show each passage once, from the better-ranked release."""
+    chapter, other = _manual_chapter(4), _manual_chapter(5)
+    kb = KnowledgeBase.create(home, "edu", Settings(embedder="minilm"))
+    report = add_documents(kb, [SourceFile("bookworm.html", f"<h1>Bookworm</h1><p>{chapter}</p>".encode()),
+                                SourceFile("bullseye.html", f"<h1>Bullseye</h1><p>{chapter} Old.</p>".encode()),
+                                SourceFile("other.html", f"<h1>Other</h1><p>{other}</p>".encode())])
+    assert len(report.added) == 3
+    question = " ".join(chapter.split()[:12])
+    shown = search(kb, question, SearchConfig(top_k=2)).hits
+    assert [h.chunk.source for h in shown][1] == "other.html"
+    every = search(kb, question, SearchConfig(top_k=2, copy_share=1.0)).hits
+    assert {h.chunk.source for h in every} == {"bookworm.html", "bullseye.html"}

@@ -59,6 +59,27 @@ def format_rank(name: str) -> int:
     return _RANK.get(suffixes[-1] if suffixes else "", 1)
 
 
+def distinct(texts: list[str], limit: int, share: float = COPY_SHARE) -> list[int]:
+    """Positions of the first ``limit`` texts that do not repeat an earlier one kept: a
+    passage of two releases of one manual is shown once, from the better-ranked release.
+
+    >>> distinct(["apt install pkg installs the package and its dependencies",
+    ...           "apt  install PKG installs the package and its dependencies",
+    ...           "apt remove pkg removes the package but keeps its configuration"], 2)
+    [0, 2]
+    """
+    kept: list[set[int]] = []
+    out = []
+    for k, text in enumerate(texts):
+        prints = fingerprint(text, sample=1) or {hash(" ".join(_WORD.findall(text.lower())))}
+        if not any(len(prints & seen) >= share * len(prints) for seen in kept):
+            kept.append(prints)
+            out.append(k)
+            if len(out) == limit:
+                break
+    return out
+
+
 class CopyIndex:
     """The shingles of the documents kept so far, each with the first document that had it
     and that document's format rank. Add documents in rank order, so the first is the best."""

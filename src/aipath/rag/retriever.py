@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from aipath.rag import fusion, store
+from aipath.rag.copies import COPY_SHARE, distinct
 from aipath.rag.embeddings import ENGLISH_ONLY, needs_multilingual
 from aipath.rag.glossary import chinese_glosses, english_glosses, english_rendering, translations
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
@@ -35,6 +36,9 @@ class SearchConfig:
     # matched its incidental words. 0 turns it off.
     full_coverage: float = 0.5
     rrf_k: int = 60
+    # A hit whose text repeats this share of a better-ranked hit's (the same passage in two
+    # releases of a manual) is left out for the next one; 1 keeps every hit.
+    copy_share: float = COPY_SHARE
 
     def __post_init__(self) -> None:
         assert self.mode in MODES, f"mode must be one of {MODES}"
@@ -42,6 +46,7 @@ class SearchConfig:
         assert self.top_k > 0 and self.depth >= self.top_k
         assert 0.0 <= self.bm25_weight <= 1.0
         assert 0.0 <= self.full_coverage <= 1.0
+        assert 0.0 < self.copy_share <= 1.0
 
 
 @dataclass
@@ -109,9 +114,12 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     bm25_of, dense_of = dict(bm25_hits), dict(dense_hits)
     timings = {"retrieve": time.perf_counter() - started}
     keep = config.depth if reranker else config.top_k
-    rows = store.get_chunks(kb.db, [cid for cid, _ in ranked[:keep]])
+    rows = store.get_chunks(kb.db, [cid for cid, _ in ranked])
     hits = [Hit(rows[cid], score, bm25_of.get(cid, 0.0), dense_of.get(cid, 0.0))
-            for cid, score in ranked[:keep] if cid in rows]
+            for cid, score in ranked if cid in rows]
+    if config.copy_share < 1.0:
+        hits = [hits[k] for k in distinct([h.chunk.text for h in hits], keep, config.copy_share)]
+    hits = hits[:keep]
     if reranker and hits:
         started = time.perf_counter()
         scores = reranker.rerank(query, [h.chunk.text for h in hits])
