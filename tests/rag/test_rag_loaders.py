@@ -432,3 +432,79 @@ def test_a_gzip_bomb_is_refused_before_it_fills_memory(monkeypatch) -> None:
     assert len(bomb) < 10_000
     with pytest.raises(LoaderError, match="unpacks to more than 1 MiB"):
         load_bytes(bomb, "bomb.txt.gz")
+
+
+def _notebook() -> bytes:
+    """A notebook as Jupyter writes it (nbformat's own writer), with every kind of output."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
+
+    nb = new_notebook(cells=[
+        new_markdown_cell("# LoRA by hand\n\nTrain two **small** matrices, see [the paper](https://arxiv.org)."),
+        new_code_cell("r, d = 8, 4096\nprint(2 * r * d)", outputs=[new_output("stream", name="stdout", text="65536\n")]),
+        new_markdown_cell("## Memory\n\n| rank | parameters |\n|---|---|\n| 8 | 65536 |"),
+        new_code_cell("d * d", outputs=[
+            new_output("execute_result", data={"text/plain": "16777216", "text/html": "<b>16777216</b>"},
+                       execution_count=2),
+            new_output("display_data", data={"image/png": "iVBORw0KGgo="})]),
+        new_code_cell("1 / 0", outputs=[new_output("error", ename="ZeroDivisionError",
+                                                   evalue="division by zero", traceback=["\x1b[31m..."])]),
+        new_code_cell("for step in range(5000): print(step)",
+                      outputs=[new_output("stream", name="stdout", text="".join(f"{i}\n" for i in range(5000)))]),
+        new_raw_cell("raw text kept as it is"),
+        new_code_cell(""),
+    ])
+    nbformat.validate(nb)
+    return nbformat.writes(nb).encode()
+
+
+def test_jupyter_notebook_cells_in_order_markdown_rendered_outputs_as_text() -> None:
+    doc = load_bytes(_notebook(), "lora.ipynb")
+    blocks = [(b.kind, b.text) for b in doc.blocks]
+    assert blocks[:9] == [
+        ("heading", "LoRA by hand"), ("paragraph", "Train two small matrices, see the paper."),
+        ("code", "r, d = 8, 4096\nprint(2 * r * d)"), ("code", "65536"),
+        ("heading", "Memory"), ("table", "rank | parameters"), ("table", "8 | 65536"),
+        ("code", "d * d"), ("code", "16777216")]  # the result's text form, not its HTML or image
+    assert blocks[9:11] == [("code", "1 / 0"), ("code", "ZeroDivisionError: division by zero")]
+    log = blocks[12][1]
+    assert log.startswith("0\n1\n2") and log.endswith(" …") and len(log) == 2002  # a long log is cut
+    assert blocks[13:] == [("code", "raw text kept as it is")]
+    assert doc.title == "LoRA by hand" and doc.blocks[3].heading_path == ("LoRA by hand",)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"{not json", "invalid JSON"),
+    (b'{"nbformat": 4, "cells": 3}', "no list of cells"),
+    (b'{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}', "version 3 notebook; open and save it"),
+    (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}', "no text in its cells"),
+])
+def test_bad_notebooks_say_what_is_wrong(data: bytes, message: str) -> None:
+    with pytest.raises(LoaderError, match=message):
+        load_bytes(data, "bad.ipynb")
+
+
+def test_damaged_notebooks_load_or_fail_with_a_loader_error() -> None:
+    """Any value where a cell, source, output or version belongs: LoaderError or a document."""
+    import json
+    import random
+
+    rng = random.Random(5)
+    original = json.loads(_notebook())
+    odd = [None, 3, -1.5, "x", [], {}, [None], {"cell_type": 7}, ["a", 2], {"a": 1}, True]
+
+    def mutate(node: object) -> object:
+        if isinstance(node, dict) and node and rng.random() < 0.5:
+            key = rng.choice(sorted(node))
+            node[key] = rng.choice(odd) if rng.random() < 0.5 else mutate(node[key])
+        elif isinstance(node, list) and node:
+            k = rng.randrange(len(node))
+            node[k] = rng.choice(odd) if rng.random() < 0.3 else mutate(node[k])
+        return node
+
+    for _ in range(1000):
+        damaged = mutate(json.loads(json.dumps(original)))
+        try:
+            load_bytes(json.dumps(damaged).encode(), "damaged.ipynb")
+        except LoaderError:
+            pass

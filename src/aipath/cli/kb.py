@@ -73,7 +73,7 @@ def add(
                               "base in another file (a manual's .txt or PDF beside its HTML).")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Add documents (.txt .rst .md .html .pdf .docx .epub, man pages such as ls.1, Info
+    """Add documents (.txt .rst .md .html .ipynb .pdf .docx .epub, man pages such as ls.1, Info
     manuals such as bash.info, README/NEWS/changelog text files, or any of them .gz:
     /usr/share/man and /usr/share/doc work as they are). Duplicates are skipped, and so are
     copies of stored text in another format (a manual shipped as HTML, .txt and PDF is read

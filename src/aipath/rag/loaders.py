@@ -23,6 +23,7 @@ from typing import NamedTuple
 from aipath.rag.decoding import DecodeError, declared_charset, decode_text, gunzip
 from aipath.rag.document import Block, Document, NoOwnText, collapse_whitespace, with_heading_paths
 from aipath.rag.epub_loader import EpubError, epub_documents
+from aipath.rag.notebook_loader import NotebookError, notebook_cells
 from aipath.rag.html_loader import html_blocks
 from aipath.rag.info_loader import InfoError, info_blocks
 from aipath.rag.man_loader import man_blocks
@@ -39,8 +40,8 @@ class Skipped(LoaderError):
     pages or Info manuals holds such files, and adding the folder is no error."""
 
 
-SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx",
-                      ".epub")
+SUPPORTED_SUFFIXES = (".txt", ".rst", ".md", ".markdown", ".html", ".htm", ".xhtml", ".ipynb", ".pdf",
+                      ".docx", ".epub")
 SUPPORTED = (", ".join(SUPPORTED_SUFFIXES) + ", man pages (.1 to .9), Info manuals (.info), "
              "plain-text README, NEWS, changelog, copyright… files, "
              "each also gzip-compressed (.txt.gz, .1.gz)")
@@ -95,6 +96,24 @@ def load_markdown(data: bytes, name: str) -> Document:
         title = _front_matter_title(front.group(1))
     blocks, _ = html_blocks(_markdown().render(text))
     return Document(name, with_heading_paths(blocks), title=title)
+
+
+def load_notebook(data: bytes, name: str) -> Document:
+    """A Jupyter notebook's cells in order: Markdown cells read as Markdown (their headings are
+    the document's), code cells and their text outputs as code (see ``notebook_loader``)."""
+    try:
+        cells = notebook_cells(data)
+    except NotebookError as exc:
+        raise LoaderError(f"{name}: {exc}") from exc
+    blocks: list[Block] = []
+    for kind, text in cells:
+        if kind == "markdown":
+            blocks += html_blocks(_markdown().render(text))[0]
+        else:
+            blocks.append(Block(text, kind="code"))
+    if not blocks:
+        raise LoaderError(f"{name}: the notebook has no text in its cells")
+    return Document(name, with_heading_paths(blocks))
 
 
 def _front_matter_title(yaml_text: str) -> str:
@@ -234,6 +253,8 @@ LOADERS: dict[str, Callable[[bytes, str], Document]] = {
     ".markdown": load_markdown,
     ".html": load_html,
     ".htm": load_html,
+    ".xhtml": load_html,
+    ".ipynb": load_notebook,
     ".pdf": load_pdf,
     ".docx": load_docx,
     ".epub": load_epub,
