@@ -287,6 +287,12 @@ def test_a_sphinx_build_is_read_once_from_its_pages(tmp_path) -> None:
     assert relative(scan.copies) == ["html/_sources/library/json.rst.txt"]
     with pytest.raises(Skipped, match="only indexes the others"):
         load_bytes(SPHINX_INDEX.encode(), "genindex-J.html")
+    toctree = ("<div class='toctree-wrapper compound'><ul><li><a href='json.html'>json — JSON encoder "
+               "and decoder</a></li></ul></div>")
+    with pytest.raises(Skipped, match="only lists others"):  # contents.html
+        load_bytes(f"<div class='body'><h1>Contents</h1>{toctree}</div>".encode(), "contents.html")
+    index = load_bytes(f"<div class='body'><h1>Library</h1><p>Modules for data.</p>{toctree}</div>".encode(), "index.html")
+    assert [b.text for b in index.blocks] == ["Library", "Modules for data."]  # the intro, not the titles
     (tmp_path / "html" / "searchindex.js").unlink()  # not a Sphinx build: a folder like any other
     assert "html/_sources/library/json.rst.txt" in relative(scan_files([tmp_path]).supported)
 
