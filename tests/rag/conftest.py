@@ -23,6 +23,19 @@ CORPUS = {
 }
 
 
+def kb_create_and_add(home: Path, name: str, folder: Path) -> tuple[int, str]:
+    """``aipath kb create NAME`` then ``aipath kb add NAME FOLDER``: the exit code of the add
+    and its output with the line breaks rich wraps at undone."""
+    from typer.testing import CliRunner
+
+    from aipath.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["kb", "create", name, "--home", str(home)]).exit_code == 0
+    result = runner.invoke(app, ["kb", "add", name, str(folder), "--home", str(home)])
+    return result.exit_code, " ".join(result.output.split())
+
+
 @pytest.fixture()
 def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"

@@ -264,12 +264,10 @@ def test_a_folder_of_man_pages_and_info_manuals_goes_into_a_knowledge_base(tmp_p
     """``aipath kb add`` on a man folder: pages and manuals are added, a ``.so`` link page is
     skipped with its reason (no failure: man folders are full of them), and questions find
     the page and the manual's section."""
-    from typer.testing import CliRunner
-
-    from aipath.cli import app
     from aipath.rag.kb import KnowledgeBase
     from aipath.rag.retriever import SearchConfig, search
 
+    from .conftest import kb_create_and_add
     from .test_info_loader import INFO
 
     man1 = tmp_path / "man" / "man1"
@@ -277,11 +275,8 @@ def test_a_folder_of_man_pages_and_info_manuals_goes_into_a_knowledge_base(tmp_p
     (man1 / "frob-files.1.gz").write_bytes(gzip.compress(MAN_PAGE.encode()))
     (man1 / "frob.1").write_bytes(b".so man1/frob-files.1\n")
     (tmp_path / "man" / "frob.info.gz").write_bytes(gzip.compress(INFO.encode()))
-    runner = CliRunner()
-    assert runner.invoke(app, ["kb", "create", "man", "--home", str(home)]).exit_code == 0
-    result = runner.invoke(app, ["kb", "add", "man", str(tmp_path / "man"), "--home", str(home)])
-    output = " ".join(result.output.split())
-    assert result.exit_code == 0 and "2 added" in output and "1 skipped" in output, output
+    code, output = kb_create_and_add(home, "man", tmp_path / "man")
+    assert code == 0 and "2 added" in output and "1 skipped" in output, output
     assert "skipped man1/frob.1: the page only points to another one (man1/frob-files.1)" in output
     kb = KnowledgeBase(home, "man")
     hit = search(kb, "what does exit status 1 of frob-files mean?", SearchConfig(top_k=1)).hits[0]

@@ -298,17 +298,13 @@ def test_a_sphinx_build_is_read_once_from_its_pages(tmp_path) -> None:
 
 
 def test_kb_add_on_a_sphinx_build_says_what_it_left_out(tmp_path, home) -> None:
-    from typer.testing import CliRunner
-
-    from aipath.cli import app
     from aipath.rag.kb import KnowledgeBase
 
+    from .conftest import kb_create_and_add
+
     _sphinx_build(tmp_path / "html")
-    runner = CliRunner()
-    assert runner.invoke(app, ["kb", "create", "py", "--home", str(home)]).exit_code == 0
-    result = runner.invoke(app, ["kb", "add", "py", str(tmp_path / "html"), "--home", str(home)])
-    output = " ".join(result.output.split())
-    assert result.exit_code == 0 and "1 added" in output and "1 skipped" in output, output
+    code, output = kb_create_and_add(home, "py", tmp_path / "html")
+    assert code == 0 and "1 added" in output and "1 skipped" in output, output
     assert "skipped 1 file in a Sphinx build's _sources folder" in output
     assert "skipped genindex-J.html: the page only indexes the others" in output
     assert [Path(d.source).name for d in KnowledgeBase(home, "py").documents()] == ["json.html"]
