@@ -78,8 +78,8 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 # The code that turns a file into chunks and their terms and windows.
 PARSER_MODULES = ("loaders", "decoding", "html_loader", "rst_loader", "pdf_loader", "epub_loader",
-                  "notebook_loader", "roff", "block_writer", "man_loader", "mdoc", "info_loader", "document",
-                  "chunking", "tokens", "windows", "script", "text_analysis")
+                  "notebook_loader", "roff", "block_writer", "man_loader", "mdoc", "info_loader",
+                  "document", "chunking", "tokens", "windows", "script", "text_analysis")
 
 
 @lru_cache(maxsize=1)
