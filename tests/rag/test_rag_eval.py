@@ -90,6 +90,7 @@ def test_eval_says_which_files_it_could_not_read(tmp_path: Path, home: Path) -> 
     chapter = _manual_chapter(3)
     (docs / "manual.html").write_text(f"<h1>Manual</h1><p>{chapter}</p>")
     (docs / "manual.txt").write_text(f"Manual\n\n{chapter}\n")
+    (docs / "genindex.html").write_text("<table class='indextable'><tr><td><a href='#'>x</a></td></tr></table>")
     (docs / "data.json.gz").write_bytes(b"{}")
     questions = tmp_path / "q.jsonl"
     questions.write_text('{"id": "a", "question": "what hands out KV blocks?"}\n', encoding="utf-8")
@@ -100,10 +101,12 @@ def test_eval_says_which_files_it_could_not_read(tmp_path: Path, home: Path) -> 
         assert result.exit_code == 0, result.output
         assert "skipped" in result.output and "broken.pdf: not a readable PDF" in result.output
         assert "1 .json.gz file: not a supported type" in result.output
+        assert "1 file with no text of its own (link pages, generated indexes; e.g. genindex.html: the page " \
+            "only indexes the others" in " ".join(result.output.split())
         assert "1 copy of text stored from a better format (e.g. manual.txt, 100% in 'manual.html')" in \
             " ".join(result.output.split())
     assert "block manager" in json.loads((tmp_path / "o.jsonl").read_text())["retrieved"][0]["text"]
-    for name in ("good.md", "manual.html", "manual.txt"):
+    for name in ("good.md", "manual.html", "manual.txt", "genindex.html"):
         (docs / name).unlink()
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1

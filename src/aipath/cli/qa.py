@@ -253,6 +253,10 @@ def eval_retrieval(
         console.print(f"[yellow]skipped[/]   {reason}")
     if len(unreadable) > 10:
         console.print(f"[yellow]skipped[/]   {len(unreadable) - 10} more files that could not be read")
+    if no_text := kb.meta.get("no_text", []):
+        many = len(no_text) > 1
+        console.print(f"[yellow]skipped[/]   {len(no_text)} file{'s' * many} with no text of {'their' if many else 'its'} own "
+                      f"(link pages, generated indexes; e.g. {no_text[0][1]})")
     if copies := kb.meta.get("copies", []):
         console.print(f"[yellow]skipped[/]   {len(copies)} cop{'ies' if len(copies) > 1 else 'y'} of text "
                       f"stored from a better format (e.g. {copies[0][0]}, {copies[0][2]:.0%} in '{copies[0][1]}')")

@@ -129,7 +129,8 @@ def build_eval_kb(home: Path, docs: Path, settings: Settings,
         reasons = "; ".join(reason for _, reason in report.failed[:3])
         raise ValueError(f"none of the {len(files)} supported files under {docs} could be read: {reasons}")
     with kb.transaction():  # kept with the cache, so a rerun still says what was left out
-        store.set_meta(kb.db, complete=True, unreadable=report.failed, copies=report.copies)
+        store.set_meta(kb.db, complete=True, unreadable=report.failed, copies=report.copies,
+                       no_text=report.skipped)
     return kb
 
 
