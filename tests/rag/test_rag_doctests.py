@@ -13,7 +13,8 @@ MODULES = ["aipath.rag.fusion", "aipath.rag.text_analysis", "aipath.rag.chunking
            "aipath.rag.e5_weights", "aipath.rag.script",
            "aipath.rag.embeddings", "aipath.rag.loaders", "aipath.rag.decoding", "aipath.rag.glossary",
            "aipath.rag.retriever", "aipath.rag.roff", "aipath.rag.man_loader", "aipath.rag.mdoc", "aipath.rag.info_loader",
-           "aipath.rag.copies", "aipath.rag.html_loader", "aipath.rag.notebook_loader", "aipath.app.uploads"]
+           "aipath.rag.copies", "aipath.rag.html_loader", "aipath.rag.notebook_loader", "aipath.rag.release_notes",
+           "aipath.app.uploads"]
 
 
 @pytest.mark.parametrize("name", MODULES)

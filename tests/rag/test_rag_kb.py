@@ -413,3 +413,20 @@ def test_a_passage_in_two_releases_of_a_manual_is_one_hit(home: Path) -> None:
     assert [h.chunk.source for h in shown][1] == "other.html"
     every = search(kb, question, SearchConfig(top_k=2, copy_share=1.0)).hits
     assert {h.chunk.source for h in every} == {"bookworm.html", "bullseye.html"}
+
+
+def test_release_notes_step_back_unless_the_question_asks_what_changed(home: Path) -> None:
+    """Release notes mention every feature in a line and match a how-to question's words as
+    well as the manual; they keep their place for a question about changes or versions."""
+    kb = KnowledgeBase.create(home, "git", Settings(embedder="minilm"))
+    add_documents(kb, [
+        SourceFile("git-switch.html", b"<h1>git-switch</h1><p>The -c option of git switch makes a "
+                                      b"branch named NAME and checks it out at once.</p>"),
+        SourceFile("RelNotes/2.23.0.txt", b"Git 2.23 Release Notes\n\n * git switch: create a branch and "
+                                          b"switch to it in one command with -c.\n")])
+    question = "create a branch and switch to it in one command"
+    as_fused = search(kb, question, SearchConfig(top_k=2, release_notes_step=0.0)).hits
+    assert as_fused[0].chunk.source == "RelNotes/2.23.0.txt"  # the notes repeat the question's words
+    assert search(kb, question, SearchConfig(top_k=2)).hits[0].chunk.source == "git-switch.html"
+    changes = "which version added creating a branch and switching to it in one command?"
+    assert search(kb, changes, SearchConfig(top_k=2)).hits[0].chunk.source == "RelNotes/2.23.0.txt"

@@ -16,6 +16,7 @@ from aipath.rag.copies import COPY_SHARE, distinct
 from aipath.rag.embeddings import ENGLISH_ONLY, needs_multilingual
 from aipath.rag.glossary import chinese_glosses, english_glosses, english_rendering, translations
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError
+from aipath.rag.release_notes import asks_about_changes, is_release_notes
 from aipath.rag.rerank import Reranker
 from aipath.rag.script import IDEOGRAPH, language_of
 from aipath.rag.text_analysis import analyze
@@ -39,6 +40,10 @@ class SearchConfig:
     # A hit whose text repeats this share of a better-ranked hit's (the same passage in two
     # releases of a manual) is left out for the next one; 1 keeps every hit.
     copy_share: float = COPY_SHARE
+    # Release notes (What's New, changelog, NEWS, RelNotes) lose this much of a hybrid z-score
+    # (standard deviations) unless the question asks about changes or versions
+    # (``aipath.rag.release_notes``); 0 turns it off. BM25 or dense alone rank as they are.
+    release_notes_step: float = 2.0
 
     def __post_init__(self) -> None:
         assert self.mode in MODES, f"mode must be one of {MODES}"
@@ -47,6 +52,7 @@ class SearchConfig:
         assert 0.0 <= self.bm25_weight <= 1.0
         assert 0.0 <= self.full_coverage <= 1.0
         assert 0.0 < self.copy_share <= 1.0
+        assert self.release_notes_step >= 0.0
 
 
 @dataclass
@@ -114,12 +120,7 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     bm25_of, dense_of = dict(bm25_hits), dict(dense_hits)
     timings = {"retrieve": time.perf_counter() - started}
     keep = config.depth if reranker else config.top_k
-    rows = store.get_chunks(kb.db, [cid for cid, _ in ranked])
-    hits = [Hit(rows[cid], score, bm25_of.get(cid, 0.0), dense_of.get(cid, 0.0))
-            for cid, score in ranked if cid in rows]
-    if config.copy_share < 1.0:
-        hits = [hits[k] for k in distinct([h.chunk.text for h in hits], keep, config.copy_share)]
-    hits = hits[:keep]
+    hits = _hits(kb, query, config, ranked, bm25_of, dense_of, keep)
     if reranker and hits:
         started = time.perf_counter()
         scores = reranker.rerank(query, [h.chunk.text for h in hits])
@@ -130,6 +131,23 @@ def search(kb: KnowledgeBase, query: str, config: SearchConfig | None = None,
     warning = language_warning(kb, query) if config.mode != "bm25" else None
     return SearchResult(hits[:config.top_k], timings, vector, [warning] if warning else [], keywords,
                         weight if config.mode == "hybrid" else None, coverage)
+
+
+def _hits(kb: KnowledgeBase, query: str, config: SearchConfig, ranked: fusion.Ranking,
+          bm25_of: dict[int, float], dense_of: dict[int, float], keep: int) -> list[Hit]:
+    """The first ``keep`` chunks of the ranking, release notes stepped back and copies of a
+    better-ranked hit left out."""
+    rows = store.get_chunks(kb.db, [cid for cid, _ in ranked])
+    hits = [Hit(rows[cid], score, bm25_of.get(cid, 0.0), dense_of.get(cid, 0.0))
+            for cid, score in ranked if cid in rows]
+    if (config.mode == "hybrid" and config.fusion == "zscore" and config.release_notes_step
+            and not asks_about_changes(query)):
+        for hit in hits:
+            hit.score -= config.release_notes_step * is_release_notes(hit.chunk.source)
+        hits.sort(key=lambda h: -h.score)
+    if config.copy_share < 1.0:
+        hits = [hits[k] for k in distinct([h.chunk.text for h in hits], keep, config.copy_share)]
+    return hits[:keep]
 
 
 def query_vectors(kb: KnowledgeBase, query: str) -> dict[str, np.ndarray]:
