@@ -12,8 +12,10 @@ about what changed, or in which version, wants the notes.
 (True, True)
 >>> is_release_notes("library/asyncio-task.html"), is_release_notes("changes-of-state.html")
 (False, False)
->>> asks_about_changes("how do I make a virtual environment"), asks_about_changes("what changed in 3.11?")
-(False, True)
+>>> asks_about_changes("how do I undo my last commit but keep the changes")
+False
+>>> asks_about_changes("what's new in 3.11?"), asks_about_changes("is asyncio.timeout available since python 3.10?")
+(True, True)
 >>> asks_about_changes("哪个版本开始支持 TaskGroup？")
 True
 """
@@ -26,9 +28,16 @@ import re
 # NEWS.gz, RelNotes/2.40.0.txt, CHANGES.md, release-notes.html.
 _NOTES = re.compile(r"(?:^|/)(?:whatsnew|what-?s-?new|changelog|changes|news|relnotes|release-?notes)"
                     r"(?:/|(?:\.[^/]*|[-_]\d[^/]*)?$)", re.IGNORECASE)
-_CHANGES = re.compile(r"\b(?:new|added|adds|changed?|changes|changelog|deprecated|removed|release[sd]?|"
-                      r"versions?|since|upgrad\w*)\b|\d+\.\d+|新增|新版|变更|变化|改动|版本|弃用|移除|升级|发布",
-                      re.IGNORECASE)
+# A question about the software's history, not one that merely says "new file" or "changes"
+# (git's how-to questions are full of both): what's new, release notes, deprecation, which
+# version, a version number after "in", "since", "python", "version"…
+_CHANGES = re.compile(
+    r"what'?s\s+new|release\s+notes?|change\s?log|\bnews\s+file|deprecat|"
+    r"\b(?:which|what|since|from|until|before|after)\s+(?:\w+\s+)?versions?\b|"
+    r"\b(?:added|introduced|removed|changed|new)\s+in\s+(?:\w+\s+)?(?:version\s+)?v?\d|"
+    r"\b(?:in|since|before|after|from|until|version|python|git|v)\s*\d+\.\d+|"
+    r"新特性|新功能|更新日志|变更日志|发行说明|发布说明|版本说明|哪个版本|什么版本|哪一版|从\S{0,8}版本|弃用|废弃",
+    re.IGNORECASE)
 
 
 def is_release_notes(name: str) -> bool:
