@@ -8,12 +8,9 @@
 # bases are cached under $AIPATH_EVAL_HOME (default /tmp/aipath-eval-home) like run_evals.sh's.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(dirname "$here")"
 out="${1:-/tmp/aipath-package-evals}"
-shift || true
-sets=("$@")
-[ ${#sets[@]} -gt 0 ] || sets=(py-library py-tutorial debian-faq-zh debian-ref-zh debian-maint-zh debian-edu-zh
-                               git-manual)
+sets=("${@:2}")
+[ ${#sets[@]} -gt 0 ] || sets=(py-library py-tutorial debian-faq-zh debian-ref-zh debian-maint-zh debian-edu-zh git-manual)
 home="${AIPATH_EVAL_HOME:-/tmp/aipath-eval-home}"
 mkdir -p "$out/git"  # git's manual and its release notes live in two folders: link both here
 ln -sfn /usr/share/doc/git-doc "$out/git/git-doc"
@@ -29,7 +26,7 @@ for set in "${sets[@]}"; do
         *) echo "no package folder for $set" >&2; exit 1 ;;
     esac
     echo "== $set over $docs ($(date -u +%H:%M:%S))"
-    COLUMNS=120 "$repo/.venv/bin/aipath" eval retrieval --docs "$docs" \
+    COLUMNS=120 "$here/../.venv/bin/aipath" eval retrieval --docs "$docs" \
         --questions "$here/$set/questions.jsonl" --out "$out/$set.jsonl" --mode hybrid \
         --home "$home" | tee "$out/$set.txt"
 done
