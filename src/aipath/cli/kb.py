@@ -130,7 +130,8 @@ def add(
     console.print(f"{len(report.added)} added, {len(report.updated)} updated, "
                   + (f"{len(removed)} removed, " if sync else "")
                   + f"{len(report.duplicates)} duplicates, "
-                  + (f"{len(report.copies)} copies, " if report.copies else "")
+                  + (f"{len(report.copies)} cop{'y' if len(report.copies) == 1 else 'ies'}, "
+                     if report.copies else "")
                   + (f"{len(report.skipped)} skipped, " if report.skipped else "")
                   + f"{len(report.failed)} failed; {kb.chunk_count()} chunks in '{name}'.")
     if report.failed:
