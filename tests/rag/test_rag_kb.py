@@ -430,3 +430,21 @@ def test_release_notes_step_back_unless_the_question_asks_what_changed(home: Pat
     assert search(kb, question, SearchConfig(top_k=2)).hits[0].chunk.source == "git-switch.html"
     changes = "which version added creating a branch and switching to it in one command?"
     assert search(kb, changes, SearchConfig(top_k=2)).hits[0].chunk.source == "RelNotes/2.23.0.txt"
+
+
+def test_kb_add_reports_a_copy_and_keep_copies_adds_it(home: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aipath.cli import app
+
+    from .conftest import kb_create_and_add
+
+    chapter = _manual_chapter(6)
+    (tmp_path / "faq").mkdir()
+    (tmp_path / "faq" / "faq.html").write_text(f"<h1>FAQ</h1><p>{chapter}</p>")
+    (tmp_path / "faq" / "faq.txt").write_text(f"FAQ\n\n{chapter}\n")
+    code, output = kb_create_and_add(home, "faq", tmp_path / "faq")
+    assert code == 0 and "1 added" in output and "1 copy," in output, output
+    assert "copy faq.txt (100% of its text is in 'faq.html' and the documents beside it; --keep-copies" in output
+    result = CliRunner().invoke(app, ["kb", "add", "faq", str(tmp_path / "faq"), "--keep-copies", "--home", str(home)])
+    assert result.exit_code == 0 and "1 added" in " ".join(result.output.split())  # the .txt; the .html is stored
