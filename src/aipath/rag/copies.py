@@ -29,11 +29,13 @@ from pathlib import PurePath
 
 import numpy as np
 
+from aipath.rag.script import IDEOGRAPHS
+
 SHINGLE = 5
 SAMPLE = 8
 COPY_SHARE = 0.9  # format copies measured 0.92-0.99; two releases of one manual about 0.85
 MIN_SHINGLES = 20  # sampled: about 160 words; a shorter text has too few to judge
-_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+")
+_WORD = re.compile(rf"[{IDEOGRAPHS}]|[^\W_]+")  # a Chinese character is a word, as in evaluation
 # Which copy of a batch is kept: the one whose loader recovers the most structure.
 _RANK = {".html": 0, ".htm": 0, ".xhtml": 0, ".md": 1, ".markdown": 1, ".rst": 1, ".docx": 1,
          ".epub": 1, ".txt": 2, ".pdf": 3}

@@ -35,8 +35,8 @@ BLOCK_LEVEL = CONTAINERS | PARAGRAPHS | set(HEADINGS) | {"pre", "tr", "td", "th"
 LAYOUT_MARKS = ["table", *HEADINGS]  # in a cell, these make its row page layout
 MENU_LINK_SHARE = 0.9  # a box this much link text is a menu; prose with links has its own words
 NOISE_TAGS = ["script", "style", "nav", "header", "footer", "noscript", "form", "button"]
-NOISE_SELECTORS = ["a.headerlink", "a.copiable-anchor", "a.copiable-link", "div.toc",
-                   "div.toctree-wrapper",  # Sphinx's tables of contents: other pages' titles
+TOCTREE = "div.toctree-wrapper"  # Sphinx's tables of contents: other pages' titles
+NOISE_SELECTORS = ["a.headerlink", "a.copiable-anchor", "a.copiable-link", "div.toc", TOCTREE,
                    "div.navheader", "div.navfooter", "div.sphinxsidebar", "div.related",
                    "div.footer"]
 # GNU manuals (makeinfo / texi2any): every node opens with a "Next: …, Up: …" panel naming
@@ -160,7 +160,7 @@ def html_blocks(html: str) -> tuple[list[Block], str]:
         br.replace_with("\n")
     # One selector list, so the tree is walked once rather than once a selector (Node.js's
     # 8 MB all.html: 10.0 -> 8.0 s); a tag inside another match goes with it.
-    contents = soup.select_one("div.toctree-wrapper") is not None
+    contents = soup.select_one(TOCTREE) is not None
     for tag in soup.select(", ".join(NOISE_SELECTORS + (TEXINFO_NOISE if _is_texinfo(soup) else []))):
         tag.decompose()
     if soup.select_one(INDEX_TABLES):

@@ -23,10 +23,10 @@ from typing import NamedTuple
 from aipath.rag.decoding import DecodeError, declared_charset, decode_text, gunzip
 from aipath.rag.document import Block, Document, NoOwnText, collapse_whitespace, with_heading_paths
 from aipath.rag.epub_loader import EpubError, epub_documents
-from aipath.rag.notebook_loader import NotebookError, notebook_cells
 from aipath.rag.html_loader import html_blocks
 from aipath.rag.info_loader import InfoError, info_blocks
 from aipath.rag.man_loader import man_blocks
+from aipath.rag.notebook_loader import NotebookError, notebook_cells
 from aipath.rag.pdf_loader import pdf_blocks
 from aipath.rag.rst_loader import rst_blocks
 
