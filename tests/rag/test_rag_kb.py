@@ -448,3 +448,17 @@ def test_kb_add_reports_a_copy_and_keep_copies_adds_it(home: Path, tmp_path: Pat
     assert "copy faq.txt (100% of its text is in 'faq.html' and the documents beside it; --keep-copies" in output
     result = CliRunner().invoke(app, ["kb", "add", "faq", str(tmp_path / "faq"), "--keep-copies", "--home", str(home)])
     assert result.exit_code == 0 and "1 added" in " ".join(result.output.split())  # the .txt; the .html is stored
+
+
+@pytest.mark.slow
+def test_reembed_with_mpnet(home: Path, corpus: Path) -> None:
+    """MiniLM (384 dimensions) to all-mpnet-base-v2 (768): every chunk gets a new vector and
+    a paraphrase finds its passage by meaning alone."""
+    kb = KnowledgeBase.create(home, "t", Settings(embedder="minilm-int8"))
+    add_documents(kb, _files(corpus))
+    assert reembed(kb, "mpnet") == kb.chunk_count()
+    assert (kb.meta["embedder_name"], kb.meta["dim"]) == ("all-mpnet-base-v2", 768)
+    hits = search(kb, "Which method fine-tunes a small low-rank matrix while the model stays frozen?",
+                  SearchConfig(mode="dense", top_k=1)).hits
+    assert hits[0].chunk.source.endswith("lora.html")
+    assert stored_vector_ids(kb) == {row[0] for row in kb.db.execute("SELECT id FROM chunks")}

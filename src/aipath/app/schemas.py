@@ -21,7 +21,7 @@ class ErrorResponse(BaseModel):
 
 class CreateKB(BaseModel):
     name: str = Field(description="Letters, digits, '_', '-', '.'; at most 64 characters.")
-    embedder: str = Field("auto", description="minilm, minilm-int8, e5, e5-int8, tei:URL, openai:URL#MODEL or auto.")
+    embedder: str = Field("auto", description="minilm, minilm-int8, mpnet, e5, e5-int8, tei:URL, openai:URL#MODEL or auto.")
     index: Literal["flat", "hnsw"] = "flat"
     chunker: Literal["recursive", "fixed", "sliding"] = "recursive"
     chunk_tokens: int = Field(CHUNK_TOKENS, ge=16, le=4096)

