@@ -108,9 +108,9 @@ def test_int8_onnx_minilm_stays_close_to_float32(tmp_path, monkeypatch) -> None:
 
 @pytest.mark.slow
 def test_mpnet_stays_close_to_sentence_transformers(tmp_path) -> None:
-    """The oracle is sentence-transformers in float32 on the same weights; ours keeps the
-    FFN output projections float32 and the rest int8 (0.967 lowest, 0.993 mean over the 965
-    windows of the bash manual)."""
+    """The oracle is sentence-transformers in float32 on the same weights; ours has 8-bit
+    weights and activations quantised per block of 256 (0.996 lowest over the 965 windows
+    of the bash manual)."""
     from sentence_transformers import SentenceTransformer
 
     from aipath.rag.mpnet_weights import MPNetArchive
@@ -121,7 +121,9 @@ def test_mpnet_stays_close_to_sentence_transformers(tmp_path) -> None:
     expected = reference.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     got = ours.embed(texts)
     assert got.shape == (len(texts), 768)
-    assert (got * expected).sum(1).min() > 0.95  # 0.959 on the 300 repeats of one word
+    cosines = dict(zip(texts, (got * expected).sum(1)))
+    assert cosines.pop("word " * 300) > 0.94  # one word 300 times: its activations are extreme
+    assert min(cosines.values()) > 0.995
     queries = ["exact inner product search", "BM25 ranking sentence", "undo a commit"]
     assert ((ours.embed(queries, "query") @ got.T).argmax(1)
             == (reference.encode(queries, normalize_embeddings=True) @ expected.T).argmax(1)).all()
