@@ -89,7 +89,7 @@ def embedding_throughput(n_chunks: int) -> list[Row]:
         ("aipath MiniLM int8 (ONNX Runtime)", "st", english, get_embedder("minilm-int8").embed),
         ("sentence-transformers mpnet fp32", "st-mpnet", english,
          lambda t: mpnet_peer.encode(t, batch_size=32, normalize_embeddings=True)),
-        ("aipath mpnet int8, FFN outputs fp32 (ONNX Runtime)", "st-mpnet", english,
+        ("aipath mpnet 8-bit blocks (ONNX Runtime)", "st-mpnet", english,
          get_embedder("mpnet").embed),
     ]
     for lang, chunks in (("en", english), ("zh", chinese)):
