@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aipath.rag import bm25_index
+from aipath.rag import bm25_index, store
 from aipath.rag.ingest import SourceFile, add_documents, reembed, remove_document, remove_missing
 from aipath.rag.kb import KnowledgeBase, KnowledgeBaseError, Settings, list_knowledge_bases
 from aipath.rag.rerank import TEIReranker
@@ -100,11 +100,14 @@ def test_a_file_read_by_older_loaders_is_read_again_when_added_again(
     upload = SourceFile("upload.md", b"An uploaded note.", "upload:upload.md")
     add_documents(kb, [upload])
     assert not add_documents(kb, _files(corpus)).updated  # same code, same content: duplicates
-    # A knowledge base from before documents recorded their parser: the column appears, empty.
+    # A knowledge base from before documents recorded their parser and fingerprint: the
+    # columns appear, empty.
     kb.db.execute("ALTER TABLE documents DROP COLUMN parser")
+    kb.db.execute("ALTER TABLE documents DROP COLUMN prints")
     kb.close()
     kb = KnowledgeBase(home, "t")
     assert {d.parser for d in kb.documents()} == {""}
+    assert {blob for _, _, blob in store.document_prints(kb.db)} == {None}
     monkeypatch.setattr(ingest, "parser_version", lambda: "newer")
     report = add_documents(kb, _files(corpus) + [upload])
     assert sorted(n for n, _, _ in report.updated) == sorted(p.name for p in corpus.iterdir())
@@ -397,6 +400,36 @@ def test_a_manual_in_three_formats_is_stored_once_from_its_html(home: Path, tmp_
 
     everything = KnowledgeBase.create(home, "all", Settings(embedder="minilm"))
     assert len(add_documents(everything, files, keep_copies=True).added) == 5
+
+
+def test_stored_fingerprints_are_used_and_an_old_knowledge_base_gets_them(
+        home: Path, monkeypatch) -> None:
+    """Each document keeps its fingerprint, so a later add fingerprints only the new files; a
+    knowledge base from before that fills its documents' in on the next add, and finds the
+    same copies either way."""
+    from aipath.rag import ingest
+    from aipath.rag.copies import fingerprint, pack
+
+    chapters = [_manual_chapter(10 + i) for i in range(3)]
+    kb = KnowledgeBase.create(home, "m", Settings(embedder="minilm"))
+    add_documents(kb, [SourceFile(f"ch{i}.html", f"<h1>Chapter {i}</h1><p>{c}</p>".encode())
+                       for i, c in enumerate(chapters)])
+    rows = kb.db.execute("SELECT text, prints FROM documents").fetchall()
+    assert len(rows) == 3 and all(blob == pack(fingerprint(text)) for text, blob in rows)
+
+    read: list[str] = []
+    monkeypatch.setattr(ingest, "fingerprint", lambda text: read.append(text) or fingerprint(text))
+    report = add_documents(kb, [SourceFile("all.txt", " ".join(chapters).encode())])
+    assert [c[0] for c in report.copies] == ["all.txt"] and len(read) == 1  # the new file alone
+
+    kb.db.execute("UPDATE documents SET prints = NULL")  # as stored before 2026-12-08
+    read.clear()
+    report = add_documents(kb, [SourceFile("again.txt", " ".join(chapters[:2]).encode())])
+    assert [c[0] for c in report.copies] == ["again.txt"] and len(read) == 4
+    assert all(blob is not None for _, _, blob in store.document_prints(kb.db))
+    read.clear()
+    add_documents(kb, [SourceFile("new.html", f"<h1>New</h1><p>{_manual_chapter(20)}</p>".encode())])
+    assert len(read) == 1
 
 
 def test_a_passage_in_two_releases_of_a_manual_is_one_hit(home: Path) -> None:

@@ -55,6 +55,19 @@ def fingerprint(text: str, sample: int = SAMPLE) -> set[int]:
     return set(shingles[shingles % np.uint64(sample) == 0].tolist())
 
 
+def pack(prints: set[int]) -> bytes:
+    """A fingerprint as stored with its document: sorted little-endian uint64s.
+
+    >>> unpack(pack({3, 1, 2**64 - 1})) == {1, 3, 2**64 - 1}
+    True
+    """
+    return np.array(sorted(prints), dtype="<u8").tobytes()
+
+
+def unpack(blob: bytes) -> set[int]:
+    return set(np.frombuffer(blob, dtype="<u8").tolist())
+
+
 def format_rank(name: str) -> int:
     """Lower is kept first: HTML, then the structured formats, plain text, PDF last."""
     suffixes = [s.lower() for s in PurePath(name).suffixes if s.lower() != ".gz"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import import_module
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import numpy as np
 from aipath.rag import store
 from aipath.rag.bm25_index import BM25Index
 from aipath.rag.chunking import make_chunker
-from aipath.rag.copies import CopyIndex, fingerprint, format_rank
+from aipath.rag.copies import CopyIndex, fingerprint, format_rank, pack, unpack
 from aipath.rag.document import Chunk, Document
 from aipath.rag.embeddings import (ENGLISH_ONLY, Embedder, auto_embedder_spec, get_embedder,
                                    needs_multilingual)
@@ -70,6 +70,10 @@ class _Parsed:
     chunks: list[Chunk]
     replaces: store.DocumentRow | None  # the stored older version of the same source
     first: int = 0  # index of its first chunk among the batch's chunks
+
+    @cached_property
+    def prints(self) -> set[int]:
+        return fingerprint(self.document.text)
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -168,7 +172,7 @@ def add_documents(kb: KnowledgeBase, files: list[SourceFile], progress: Progress
             doc = item.document
             doc_id = store.insert_document(kb.db, item.file.name, item.file.source or item.file.name,
                                            item.sha256, len(item.file.data), doc.title, doc.text,
-                                           parser_version())
+                                           parser_version(), pack(item.prints))
             rows = [(c.text, c.start, c.end, c.page, c.heading, terms[item.first + i])
                     for i, c in enumerate(item.chunks)]
             for i, new_id in enumerate(store.insert_chunks(kb.db, doc_id, rows)):
@@ -190,20 +194,34 @@ def _drop_copies(kb: KnowledgeBase, parsed: list[_Parsed], report: IngestReport)
     if not parsed:
         return parsed
     replaced = {item.replaces.id for item in parsed if item.replaces}
-    candidates: list[tuple[int, str, str, _Parsed | None]] = [
-        (format_rank(name), name, text, None)
-        for doc_id, name, text in store.document_texts(kb.db) if doc_id not in replaced]
-    candidates += [(format_rank(item.file.name), item.file.name, item.document.text, item) for item in parsed]
+    candidates: list[tuple[int, str, set[int], _Parsed | None]] = [
+        (format_rank(name), name, prints, None) for name, prints in _stored_prints(kb, replaced)]
+    candidates += [(format_rank(item.file.name), item.file.name, item.prints, item) for item in parsed]
     index = CopyIndex()
     copies = set()
-    for rank, name, text, item in sorted(candidates, key=lambda c: c[0]):  # stored first within a rank
-        prints = fingerprint(text)
+    for rank, name, prints, item in sorted(candidates, key=lambda c: c[0]):  # stored first within a rank
         if item is not None and (match := index.match(prints, rank)):
             report.copies.append((name, match[1], match[0]))
             copies.add(id(item))
         else:
             index.add(name, prints, rank)
     return [item for item in parsed if id(item) not in copies]
+
+
+def _stored_prints(kb: KnowledgeBase, leave_out: set[int]) -> list[tuple[str, set[int]]]:
+    """The stored documents' fingerprints. One stored before they were kept with the
+    document has its text read and fingerprinted once, and the result kept: a derived value
+    of a text that never changes, so it is written without the knowledge base's write lock."""
+    found, missing = [], []
+    for doc_id, name, blob in store.document_prints(kb.db):
+        if doc_id in leave_out:
+            continue
+        prints = unpack(blob) if blob is not None else fingerprint(store.document_text(kb.db, doc_id))
+        found.append((name, prints))
+        if blob is None:
+            missing.append((pack(prints), doc_id))
+    store.keep_prints(kb.db, missing)
+    return found
 
 
 def _still_new(kb: KnowledgeBase, parsed: list[_Parsed], report: IngestReport) -> list[_Parsed]:

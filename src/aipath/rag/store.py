@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS documents (
     title TEXT NOT NULL,
     text TEXT NOT NULL,
     added_at REAL NOT NULL,
-    parser TEXT NOT NULL DEFAULT ''  -- version of the code that read it (ingest.parser_version)
+    parser TEXT NOT NULL DEFAULT '',  -- version of the code that read it (ingest.parser_version)
+    prints BLOB  -- its text's fingerprint for the copy check (copies.pack); NULL before 2026-12-08
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY,
@@ -90,6 +91,8 @@ def connect(path: Path) -> sqlite3.Connection:
     columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
     if "parser" not in columns:  # a knowledge base made before documents recorded it
         db.execute("ALTER TABLE documents ADD COLUMN parser TEXT NOT NULL DEFAULT ''")
+    if "prints" not in columns:
+        db.execute("ALTER TABLE documents ADD COLUMN prints BLOB")
     return db
 
 
@@ -110,17 +113,26 @@ def list_documents(db: sqlite3.Connection) -> list[DocumentRow]:
     return [DocumentRow(*row) for row in rows]
 
 
-def document_texts(db: sqlite3.Connection) -> Iterator[tuple[int, str, str]]:
-    """Every stored document's (id, name, extracted text), one row at a time."""
-    yield from db.execute("SELECT id, name, text FROM documents ORDER BY id")
+def document_prints(db: sqlite3.Connection) -> Iterator[tuple[int, str, bytes | None]]:
+    """Every stored document's (id, name, packed fingerprint or None), one row at a time."""
+    yield from db.execute("SELECT id, name, prints FROM documents ORDER BY id")
+
+
+def document_text(db: sqlite3.Connection, doc_id: int) -> str:
+    return db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()[0]
+
+
+def keep_prints(db: sqlite3.Connection, rows: list[tuple[bytes, int]]) -> None:
+    """Fill in (packed fingerprint, document id) pairs where none is stored yet."""
+    db.executemany("UPDATE documents SET prints = ? WHERE id = ? AND prints IS NULL", rows)
 
 
 def insert_document(db: sqlite3.Connection, name: str, source: str, sha256: str, size: int,
-                    title: str, text: str, parser: str = "") -> int:
+                    title: str, text: str, parser: str = "", prints: bytes | None = None) -> int:
     cursor = db.execute(
-        "INSERT INTO documents(name, source, sha256, size, title, text, added_at, parser) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (name, source, sha256, size, title, text, time.time(), parser))
+        "INSERT INTO documents(name, source, sha256, size, title, text, added_at, parser, prints) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (name, source, sha256, size, title, text, time.time(), parser, prints))
     return int(cursor.lastrowid)
 
 
