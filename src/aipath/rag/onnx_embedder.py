@@ -298,9 +298,10 @@ class ONNXMPNetEmbedder(ONNXEncoder):
                              attn_implementation="eager")
         model = MPNetModel(config, add_pooling_layer=False).eval()
         weights = load(self.archive.read("model.safetensors"))
-        unexpected = model.load_state_dict(weights, strict=False).unexpected_keys
-        assert set(unexpected) <= {"embeddings.position_ids", "pooler.dense.weight",
-                                   "pooler.dense.bias"}, unexpected
+        loaded = model.load_state_dict(weights, strict=False)
+        assert not loaded.missing_keys, loaded.missing_keys
+        assert set(loaded.unexpected_keys) <= {"embeddings.position_ids", "pooler.dense.weight",
+                                               "pooler.dense.bias"}, loaded.unexpected_keys
         dummy = torch.ones(2, 16, dtype=torch.long)
         export_encoder(model, {"input_ids": dummy, "attention_mask": dummy}, path)
 
